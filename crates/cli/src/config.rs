@@ -1,0 +1,106 @@
+//! Settings from flags and `WANGGE_*` environment variables (flags win).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+
+#[derive(Args, Debug, Clone)]
+pub struct Settings {
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB. Default: SQLite under --data-dir.
+    #[arg(long, env = "WANGGE_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Directory for the embedded database and the secret key file.
+    #[arg(long, env = "WANGGE_DATA_DIR", default_value = "data", global = true)]
+    pub data_dir: PathBuf,
+    /// Address and port to listen on.
+    #[arg(long, env = "WANGGE_BIND", default_value = "127.0.0.1:8080", global = true)]
+    pub bind: SocketAddr,
+    /// Key of the keyed hash that makes ID numbers and phones searchable. Default: a random key
+    /// kept in DATA_DIR/secret.key, made on first start. Several servers must share one.
+    #[arg(long, env = "WANGGE_SECRET_KEY", global = true, hide_env_values = true)]
+    pub secret_key: Option<String>,
+    /// Log level: error, warn, info, debug or trace.
+    #[arg(long, env = "WANGGE_LOG", default_value = "info", global = true)]
+    pub log: String,
+}
+
+impl Settings {
+    pub fn log_level(&self) -> tracing::Level {
+        self.log.parse().unwrap_or(tracing::Level::INFO)
+    }
+
+    /// The SQLite URL of a file under the data directory, which is created if missing.
+    pub fn sqlite_url(&self, file: &str) -> anyhow::Result<String> {
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("creating the data directory {}", self.data_dir.display()))?;
+        Ok(format!("sqlite://{}", self.data_dir.join(file).display()))
+    }
+
+    /// The server configuration; `default_file` names the SQLite file when no URL is given.
+    pub fn server_config(&self, default_file: Option<&str>) -> anyhow::Result<wangge_server::Config> {
+        let url = match &self.database_url {
+            Some(u) => u.clone(),
+            None => self.sqlite_url(default_file.unwrap_or("wangge.db"))?,
+        };
+        let mut config = wangge_server::Config::for_database(url);
+        config.bind = self.bind;
+        config.hash_key = self.hash_key()?;
+        Ok(config)
+    }
+
+    fn hash_key(&self) -> anyhow::Result<Vec<u8>> {
+        if let Some(k) = &self.secret_key {
+            anyhow::ensure!(k.len() >= 16, "WANGGE_SECRET_KEY must have at least 16 characters");
+            return Ok(k.as_bytes().to_vec());
+        }
+        std::fs::create_dir_all(&self.data_dir)?;
+        let path = self.data_dir.join("secret.key");
+        if let Ok(k) = std::fs::read(&path) {
+            return Ok(k);
+        }
+        let mut key = vec![0u8; 32];
+        use std::io::Read;
+        std::fs::File::open("/dev/urandom")
+            .and_then(|mut f| f.read_exact(&mut key))
+            .context("reading random bytes for the secret key")?;
+        write_private(&path, &key).with_context(|| format!("writing {}", path.display()))?;
+        Ok(key)
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    f.write_all(bytes)
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_secret_key_is_made_once_and_kept() {
+        let dir = std::env::temp_dir().join(format!("wangge-key-{}", std::process::id()));
+        let s = Settings {
+            database_url: None,
+            data_dir: dir.clone(),
+            bind: "127.0.0.1:0".parse().unwrap(),
+            secret_key: None,
+            log: "info".into(),
+        };
+        let a = s.hash_key().unwrap();
+        let b = s.hash_key().unwrap();
+        assert_eq!(a.len(), 32);
+        assert_eq!(a, b);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

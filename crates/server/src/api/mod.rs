@@ -1,0 +1,88 @@
+//! The JSON API under `/api/v1`: one module per resource, each with its routes.
+
+mod areas;
+mod households;
+mod houses;
+mod residents;
+mod tags;
+
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::{Deserialize, Deserializer};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use wangge_store::{Page, Scope};
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .nest("/areas", areas::routes())
+        .nest("/houses", houses::routes())
+        .nest("/households", households::routes())
+        .nest("/residents", residents::routes())
+        .nest("/tags", tags::routes())
+}
+
+/// The caller's scope. Until accounts and posts exist, every caller acts for the whole
+/// deployment, as the command line does; the access layer will resolve the caller's post here.
+pub struct CallerScope(pub Scope);
+
+impl<S: Send + Sync> FromRequestParts<S> for CallerScope {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(_parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(CallerScope(Scope::everything()))
+    }
+}
+
+/// Paging parameters shared by every list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Paging {
+    /// Page number, from 1.
+    pub page: Option<u32>,
+    /// Rows per page, 1 to 200; 50 by default.
+    pub page_size: Option<u32>,
+}
+
+impl Paging {
+    pub fn page(&self) -> ApiResult<Page> {
+        Ok(Page::new(self.page, self.page_size)?)
+    }
+}
+
+/// For PATCH bodies: an absent field is `None`, an explicit `null` is `Some(None)`.
+pub fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Health {
+    pub status: &'static str,
+    pub engine: &'static str,
+}
+
+/// Whether the server and its database answer.
+#[utoipa::path(get, path = "/health", tag = "meta", responses((status = 200, body = Health)))]
+async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> ApiResult<axum::Json<Health>> {
+    sqlx::query("SELECT 1").execute(state.store.pool()).await.map_err(wangge_store::StoreError::from)?;
+    Ok(axum::Json(Health {
+        status: "ok",
+        engine: match state.store.engine() {
+            wangge_store::Engine::Sqlite => "sqlite",
+            wangge_store::Engine::Postgres => "postgres",
+        },
+    }))
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "no_route", "there is no such page or API route", None)
+}

@@ -1,0 +1,152 @@
+//! The HTTP layer of Wangge. [`build`] opens the store, binds the listener and returns an
+//! [`App`]; tests build one on port 0 and talk to the real server.
+
+pub mod api;
+pub mod error;
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use tokio::net::TcpListener;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use wangge_core::CodeWidths;
+use wangge_store::{Store, StoreOptions};
+
+pub use error::{ApiError, ApiResult};
+
+/// What the server needs to start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub database_url: String,
+    pub hash_key: Vec<u8>,
+    pub code_widths: CodeWidths,
+    pub max_connections: u32,
+}
+
+impl Config {
+    /// A configuration for the given database on a free port of the loopback interface.
+    pub fn for_database(database_url: impl Into<String>) -> Config {
+        Config {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database_url: database_url.into(),
+            hash_key: StoreOptions::default().hash_key,
+            code_widths: CodeWidths::default(),
+            max_connections: 8,
+        }
+    }
+
+    pub fn store_options(&self) -> StoreOptions {
+        StoreOptions {
+            max_connections: self.max_connections,
+            hash_key: self.hash_key.clone(),
+            code_widths: self.code_widths,
+        }
+    }
+}
+
+/// The shared state of the handlers.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub store: Store,
+}
+
+/// A bound, not yet running server.
+pub struct App {
+    listener: TcpListener,
+    router: Router,
+    store: Store,
+}
+
+/// Opens the store (applying migrations) and binds the listener.
+pub async fn build(config: &Config) -> Result<App, StartError> {
+    let store = Store::open(&config.database_url, config.store_options()).await?;
+    build_with_store(store, config.bind).await
+}
+
+/// Binds a listener for an already opened store.
+pub async fn build_with_store(store: Store, bind: SocketAddr) -> Result<App, StartError> {
+    let listener = TcpListener::bind(bind).await.map_err(|e| StartError::Bind(bind, e))?;
+    let router = router(AppState { store: store.clone() });
+    Ok(App { listener, router, store })
+}
+
+impl App {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local_addr().port()
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Serves until `shutdown` resolves.
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
+    }
+
+    /// Serves in the background; for tests.
+    pub fn spawn(self) -> tokio::task::JoinHandle<std::io::Result<()>> {
+        tokio::spawn(async move { axum::serve(self.listener, self.router).await })
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Wangge API",
+        description = "The JSON API of Wangge (网格), grid-based grassroots governance: the area tree and the registry.",
+        license(name = "AGPL-3.0-or-later")
+    ),
+    tags(
+        (name = "areas", description = "The area tree: county, town, community, grid, unit"),
+        (name = "houses", description = "Houses and their house codes (门牌编码)"),
+        (name = "households", description = "Households, each in exactly one unit"),
+        (name = "residents", description = "Residents, their household memberships and tags"),
+        (name = "tags", description = "Kinds of resident tags"),
+        (name = "meta", description = "The API itself")
+    )
+)]
+struct ApiDoc;
+
+/// The routes and the OpenAPI document, built from the same list.
+fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", api::routes()).split_for_parts()
+}
+
+/// The OpenAPI document of the JSON API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    parts().1
+}
+
+pub fn router(state: AppState) -> Router {
+    let (routes, doc) = parts();
+    let doc = serde_json::to_value(&doc).expect("the OpenAPI document serialises");
+    routes
+        .route(
+            "/api/v1/openapi.json",
+            axum::routing::get(move || {
+                let doc = doc.clone();
+                async move { axum::Json(doc) }
+            }),
+        )
+        .fallback(api::not_found)
+        .with_state(state)
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] wangge_store::StoreError),
+    #[error("cannot listen on {0}: {1}")]
+    Bind(SocketAddr, std::io::Error),
+}

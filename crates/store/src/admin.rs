@@ -1,0 +1,66 @@
+//! Creating and dropping whole PostgreSQL databases, for benchmarks and tests that each want
+//! a fresh one.
+
+use sqlx::any::install_default_drivers;
+use sqlx::{AnyConnection, AssertSqlSafe, Connection, Executor};
+
+use crate::{StoreError, StoreResult};
+
+/// The URL of database `name` on the same server as `admin_url`.
+pub fn database_url(admin_url: &str, name: &str) -> String {
+    let (base, query) = match admin_url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (admin_url, String::new()),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[scheme_end..].rfind('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    format!("{base}/{name}{query}")
+}
+
+fn checked(name: &str) -> StoreResult<()> {
+    if !name.is_empty()
+        && name.len() < 60
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        Ok(())
+    } else {
+        Err(StoreError::Config(format!("bad database name {name:?}")))
+    }
+}
+
+/// Creates an empty database `name` and returns its URL.
+pub async fn create_postgres_database(admin_url: &str, name: &str) -> StoreResult<String> {
+    checked(name)?;
+    install_default_drivers();
+    let mut conn = AnyConnection::connect(admin_url)
+        .await
+        .map_err(|e| StoreError::Config(format!("cannot reach PostgreSQL at {admin_url}: {e}")))?;
+    conn.execute(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}"))).await?;
+    conn.execute(AssertSqlSafe(format!("CREATE DATABASE {name}"))).await?;
+    conn.close().await?;
+    Ok(database_url(admin_url, name))
+}
+
+pub async fn drop_postgres_database(admin_url: &str, name: &str) -> StoreResult<()> {
+    checked(name)?;
+    install_default_drivers();
+    let mut conn = AnyConnection::connect(admin_url).await?;
+    conn.execute(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).await?;
+    conn.close().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::database_url;
+
+    #[test]
+    fn urls_name_the_new_database() {
+        assert_eq!(database_url("postgres://u@h:5432/postgres", "x"), "postgres://u@h:5432/x");
+        assert_eq!(database_url("postgres://u@h/postgres?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
+        assert_eq!(database_url("postgres://u@h", "x"), "postgres://u@h/x");
+    }
+}

@@ -1,0 +1,246 @@
+//! Storage of Wangge: one interface over two engines, SQLite (the embedded default) and
+//! PostgreSQL, chosen by the database URL. The SQL is written once in the dialect both engines
+//! share (`$n` placeholders, `ON CONFLICT`, `RETURNING`); the engines diverge only where it pays.
+//!
+//! Every method that lists or changes scoped data takes the caller's [`Scope`].
+
+pub mod admin;
+mod areas;
+mod bulk;
+mod error;
+mod migrate;
+mod registry;
+mod sql;
+mod stats;
+
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::str::FromStr;
+
+use log::LevelFilter;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, ConnectOptions, Executor};
+
+pub use areas::{Area, AreaFilter, AreaPatch, AreaSummary, AreaTreeNode, CloseArea, Coverage, NewArea};
+pub use bulk::LoadReport;
+pub use error::{StoreError, StoreResult};
+pub use migrate::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE, Migration};
+pub use registry::{
+    House, HouseFilter, HousePatch, Household, HouseholdFilter, HouseholdPatch, Member, Membership, MoveResident,
+    NewHouse, NewHousehold, NewResident, Resident, ResidentFilter, ResidentPatch, ResidentTag, TagKind,
+};
+pub use wangge_core::Scope;
+
+/// Which engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    /// The engine a database URL names; unknown schemes are refused rather than guessed.
+    pub fn from_url(url: &str) -> StoreResult<Engine> {
+        if url.starts_with("sqlite:") {
+            Ok(Engine::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Engine::Postgres)
+        } else {
+            Err(StoreError::Config(format!("unsupported database URL {url:?}: use sqlite://PATH or postgres://…")))
+        }
+    }
+}
+
+/// The largest page a list returns.
+pub const MAX_PAGE_SIZE: u32 = 200;
+pub const DEFAULT_PAGE_SIZE: u32 = 50;
+
+/// A page of a list: 1-based page number and size.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub page: u32,
+    pub page_size: u32,
+}
+
+impl Page {
+    pub fn new(page: Option<u32>, page_size: Option<u32>) -> StoreResult<Page> {
+        let page = page.unwrap_or(1);
+        let page_size = page_size.unwrap_or(DEFAULT_PAGE_SIZE);
+        if page == 0 {
+            return Err(StoreError::invalid("page", "out_of_range", "page starts at 1"));
+        }
+        if page_size == 0 || page_size > MAX_PAGE_SIZE {
+            return Err(StoreError::invalid(
+                "page_size",
+                "out_of_range",
+                format!("page_size must be between 1 and {MAX_PAGE_SIZE}"),
+            ));
+        }
+        Ok(Page { page, page_size })
+    }
+
+    fn offset(&self) -> i64 {
+        i64::from(self.page - 1) * i64::from(self.page_size)
+    }
+}
+
+/// One page of a list and the total number of matching rows.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Paged<T> {
+    pub items: Vec<T>,
+    pub page: u32,
+    pub page_size: u32,
+    pub total: i64,
+}
+
+/// A sort order from a whitelist: `name` or `-name` for descending.
+#[derive(Debug, Clone)]
+pub struct Sort {
+    column: &'static str,
+    descending: bool,
+}
+
+impl Sort {
+    /// Parses `spec` against the columns a list allows; `None` takes the first.
+    pub fn parse(spec: Option<&str>, allowed: &[&'static str]) -> StoreResult<Sort> {
+        let Some(spec) = spec.filter(|s| !s.is_empty()) else {
+            return Ok(Sort { column: allowed[0], descending: false });
+        };
+        let (name, descending) = match spec.strip_prefix('-') {
+            Some(rest) => (rest, true),
+            None => (spec, false),
+        };
+        allowed.iter().find(|c| **c == name).map(|c| Sort { column: c, descending }).ok_or_else(|| {
+            StoreError::invalid(
+                "sort",
+                "unknown_sort",
+                format!("sort by one of: {} (prefix - for descending)", allowed.join(", ")),
+            )
+        })
+    }
+
+    fn sql(&self) -> String {
+        let dir = if self.descending { "DESC" } else { "ASC" };
+        format!("{} {dir}, id {dir}", self.column)
+    }
+}
+
+/// Options of a store that are not in the URL.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub max_connections: u32,
+    /// Key of the keyed hash (HMAC-SHA256) that makes ID numbers and phones searchable.
+    pub hash_key: Vec<u8>,
+    pub code_widths: wangge_core::CodeWidths,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            max_connections: 8,
+            hash_key: b"wangge-development-key".to_vec(),
+            code_widths: wangge_core::CodeWidths::default(),
+        }
+    }
+}
+
+/// The storage of one deployment.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    engine: Engine,
+    hasher: Hmac<Sha256>,
+    widths: wangge_core::CodeWidths,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("engine", &self.engine).finish()
+    }
+}
+
+impl Store {
+    /// Opens (and for SQLite, creates) the database the URL names, and applies migrations.
+    pub async fn open(url: &str, options: StoreOptions) -> StoreResult<Store> {
+        let engine = Engine::from_url(url)?;
+        install_default_drivers();
+        let url = match engine {
+            Engine::Sqlite if !url.contains("mode=") => {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{sep}mode=rwc")
+            }
+            _ => url.to_string(),
+        };
+        let mut pool_options =
+            AnyPoolOptions::new().max_connections(options.max_connections).acquire_timeout(Duration::from_secs(30));
+        if engine == Engine::Sqlite {
+            // WAL lets readers run beside the writer; FULL sync keeps every commit durable.
+            pool_options = pool_options.after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                         PRAGMA cache_size = -65536;",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            });
+        }
+        let connect_options = AnyConnectOptions::from_str(&url)
+            .map_err(|e| StoreError::Config(format!("bad database URL: {e}")))?
+            .log_statements(LevelFilter::Off)
+            .log_slow_statements(LevelFilter::Off, Duration::from_secs(60));
+        let pool = pool_options
+            .connect_with(connect_options)
+            .await
+            .map_err(|e| StoreError::Config(format!("cannot open the database: {e}")))?;
+        let hasher = Hmac::<Sha256>::new_from_slice(&options.hash_key)
+            .map_err(|e| StoreError::Config(format!("bad hash key: {e}")))?;
+        let store = Store { pool, engine, hasher, widths: options.code_widths };
+        migrate::apply(&store.pool, engine).await?;
+        registry::seed_tag_kinds(&store).await?;
+        Ok(store)
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn code_widths(&self) -> wangge_core::CodeWidths {
+        self.widths
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// The keyed hash of a personal value, for exact search without reading it.
+    pub fn keyed_hash(&self, value: &str) -> String {
+        let mut mac = self.hasher.clone();
+        mac.update(value.as_bytes());
+        let bytes = mac.finalize().into_bytes();
+        bytes[..16].iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+pub(crate) fn now_text() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+pub(crate) fn today_text() -> String {
+    chrono::Utc::now().date_naive().format("%Y-%m-%d").to_string()
+}
+
+/// Checks a `YYYY-MM-DD` date given for `field`.
+pub(crate) fn parse_date(field: &'static str, s: &str) -> StoreResult<String> {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        .map_err(|_| StoreError::invalid(field, "bad_date", format!("{field} must be a date as YYYY-MM-DD")))
+}

@@ -1,0 +1,59 @@
+//! Embedded, forward-only migrations, one set per engine, applied at start.
+//! The two sets have the same names in the same order (a test checks it), and the
+//! schema-parity test checks that they build the same tables, columns and indexes.
+
+use sqlx::{AnyPool, AssertSqlSafe, Executor};
+
+use crate::{Engine, StoreResult};
+
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+pub const MIGRATIONS_SQLITE: &[Migration] =
+    &[Migration { version: 1, name: "foundation", sql: include_str!("../migrations/sqlite/0001_foundation.sql") }];
+
+pub const MIGRATIONS_POSTGRES: &[Migration] =
+    &[Migration { version: 1, name: "foundation", sql: include_str!("../migrations/postgres/0001_foundation.sql") }];
+
+pub(crate) async fn apply(pool: &AnyPool, engine: Engine) -> StoreResult<()> {
+    let set = match engine {
+        Engine::Sqlite => MIGRATIONS_SQLITE,
+        Engine::Postgres => MIGRATIONS_POSTGRES,
+    };
+    let mut conn = pool.acquire().await?;
+    if engine == Engine::Postgres {
+        // Several app servers may start at once: one migrates, the others wait.
+        conn.execute("SELECT pg_advisory_lock(7426431)").await?;
+    }
+    let result = apply_set(&mut conn, set).await;
+    if engine == Engine::Postgres {
+        conn.execute("SELECT pg_advisory_unlock(7426431)").await?;
+    }
+    result
+}
+
+async fn apply_set(conn: &mut sqlx::AnyConnection, set: &[Migration]) -> StoreResult<()> {
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (\
+         version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+    )
+    .await?;
+    let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations").fetch_all(&mut *conn).await?;
+    for m in set.iter().filter(|m| !applied.contains(&m.version)) {
+        tracing::info!(version = m.version, name = m.name, "applying migration");
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        tx.execute(sqlx::raw_sql(AssertSqlSafe(m.sql))).await?;
+        sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+            .bind(m.version)
+            .bind(m.name)
+            .bind(crate::now_text())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
