@@ -40,7 +40,7 @@ impl IdNumber {
             return Err(IdNumberError::Characters);
         }
         NaiveDate::parse_from_str(&body[6..14], "%Y%m%d").map_err(|_| IdNumberError::BirthDate)?;
-        if last.chars().next() != Some(check_char(body)) {
+        if !last.starts_with(check_char(body)) {
             return Err(IdNumberError::CheckDigit);
         }
         Ok(IdNumber(s))

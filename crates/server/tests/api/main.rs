@@ -1,0 +1,187 @@
+//! One integration-test binary: every test starts the real server on port 0 over a fresh
+//! database, and runs once on SQLite and once on PostgreSQL.
+
+mod areas;
+mod openapi;
+mod registry;
+mod schema;
+mod scope;
+mod validation;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use reqwest::{Client, Method, StatusCode};
+use serde_json::Value;
+use wangge_server::Config;
+use wangge_store::{Store, admin};
+
+/// Runs each named scenario `async fn name(app: TestApp)` on both engines, as
+/// `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::TestApp::sqlite().await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) = $crate::TestApp::postgres().await {
+                    super::$name(app).await
+                }
+            }
+        }
+    )*};
+}
+
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// Removes the test's database when the test ends, even by a panic.
+enum Guard {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin: String, name: String },
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Guard::Postgres { admin, name } = self {
+            let (admin, name) = (admin.clone(), name.clone());
+            // A runtime of its own: Drop may run inside the test's runtime.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(admin::drop_postgres_database(&admin, &name))
+            })
+            .join();
+        }
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: Client,
+    pub store: Store,
+    pub engine: Engine,
+    pub url: String,
+    _guard: Guard,
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+pub fn postgres_admin_url() -> String {
+    std::env::var("WANGGE_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn postgres_required() -> bool {
+    std::env::var("WANGGE_REQUIRE_POSTGRES").is_ok_and(|v| v == "1" || v == "true")
+}
+
+/// A fresh PostgreSQL database, or `None` (with a note) when no server answers and none is
+/// required.
+pub async fn fresh_postgres() -> Option<(String, String)> {
+    let admin_url = postgres_admin_url();
+    let name = format!("wangge_t{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
+    match admin::create_postgres_database(&admin_url, &name).await {
+        Ok(url) => Some((url, name)),
+        Err(e) if !postgres_required() => {
+            eprintln!("skipping a PostgreSQL test: {e} (set WANGGE_REQUIRE_POSTGRES=1 to fail instead)");
+            None
+        }
+        Err(e) => panic!("PostgreSQL is required for this run but unavailable: {e}"),
+    }
+}
+
+impl TestApp {
+    pub async fn sqlite() -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("test.db").display());
+        TestApp::start(url, Engine::Sqlite, Guard::Sqlite(dir)).await
+    }
+
+    pub async fn postgres() -> Option<TestApp> {
+        let (url, name) = fresh_postgres().await?;
+        Some(TestApp::start(url, Engine::Postgres, Guard::Postgres { admin: postgres_admin_url(), name }).await)
+    }
+
+    async fn start(url: String, engine: Engine, guard: Guard) -> TestApp {
+        let mut config = Config::for_database(url.clone());
+        config.max_connections = 4;
+        let app = wangge_server::build(&config).await.expect("the server starts");
+        let base = format!("http://{}", app.local_addr());
+        let store = app.store().clone();
+        app.spawn();
+        TestApp { base, client: Client::new(), store, engine, url, _guard: guard }
+    }
+
+    /// Loads the demo county of the source article.
+    pub async fn with_demo(self) -> TestApp {
+        let plan = wangge_demo::demo_county(1);
+        self.store.load_plan(&plan, &mut |_, _| {}).await.expect("the demo county loads");
+        self
+    }
+
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("the server answers");
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, value)
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PATCH, path, Some(body)).await
+    }
+
+    /// The id of the one area whose name is `name`.
+    pub async fn area_id(&self, name: &str) -> i64 {
+        let (s, v) = self.get(&format!("/api/v1/areas?q={name}")).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let items = v["items"].as_array().unwrap();
+        let found: Vec<_> = items.iter().filter(|a| a["name"] == name).collect();
+        assert_eq!(found.len(), 1, "one area named {name}: {v}");
+        found[0]["id"].as_i64().unwrap()
+    }
+
+    /// Row counts of every registry table, to prove that a refused request wrote nothing.
+    pub async fn row_counts(&self) -> Vec<(String, i64)> {
+        let mut out = Vec::new();
+        for t in
+            ["areas", "houses", "households", "residents", "memberships", "resident_tags", "area_stats", "tag_kinds"]
+        {
+            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {t}")))
+                .fetch_one(self.store.pool())
+                .await
+                .unwrap();
+            out.push((t.to_string(), n));
+        }
+        out
+    }
+
+    /// Fails when a maintained counter differs from a full recount.
+    pub async fn assert_stats_consistent(&self) {
+        let diffs = self.store.verify_stats().await.unwrap();
+        assert!(diffs.is_empty(), "counters drifted: {diffs:#?}");
+    }
+}
+
+/// A valid ID number for a birth date and sequence (the check digit computed).
+pub fn id_number(birth: &str, seq: u32, male: bool) -> String {
+    let d = chrono::NaiveDate::parse_from_str(birth, "%Y-%m-%d").unwrap();
+    let sex = if male { wangge_core::Sex::Male } else { wangge_core::Sex::Female };
+    wangge_core::IdNumber::compose("350322", d, seq, sex).as_str().to_string()
+}
