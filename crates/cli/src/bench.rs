@@ -127,6 +127,8 @@ async fn build(
         report.residents as f64 / report.seconds,
         generated
     );
+    let phases: Vec<String> = report.phases.iter().map(|(p, t)| format!("{p} {t:.2}")).collect();
+    println!("{engine:<8} phases (s): {}", phases.join(", "));
     Ok((scratch, store))
 }
 

@@ -5,6 +5,21 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
+use wangge_core::CodeWidths;
+
+fn parse_widths(s: &str) -> Result<CodeWidths, String> {
+    let n: Vec<usize> = s
+        .split(',')
+        .map(|p| p.trim().parse::<usize>().ok().filter(|n| (1..=12).contains(n)))
+        .collect::<Option<_>>()
+        .ok_or("code widths are seven numbers from 1 to 12, such as 6,3,3,3,3,4,2")?;
+    match n[..] {
+        [county, town, community, grid, unit, house, household] => {
+            Ok(CodeWidths { county, town, community, grid, unit, house, household })
+        }
+        _ => Err("code widths are seven numbers: county, town, community, grid, unit, house, household".into()),
+    }
+}
 
 #[derive(Args, Debug, Clone)]
 pub struct Settings {
@@ -21,6 +36,10 @@ pub struct Settings {
     /// kept in DATA_DIR/secret.key, made on first start. Several servers must share one.
     #[arg(long, env = "WANGGE_SECRET_KEY", global = true, hide_env_values = true)]
     pub secret_key: Option<String>,
+    /// Digits each level adds to the standard code: county, town, community, grid, unit, house,
+    /// household.
+    #[arg(long, env = "WANGGE_CODE_WIDTHS", default_value = "6,3,3,3,3,4,2", value_parser = parse_widths, global = true)]
+    pub code_widths: CodeWidths,
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, env = "WANGGE_LOG", default_value = "info", global = true)]
     pub log: String,
@@ -47,6 +66,7 @@ impl Settings {
         let mut config = wangge_server::Config::for_database(url);
         config.bind = self.bind;
         config.hash_key = self.hash_key()?;
+        config.code_widths = self.code_widths;
         Ok(config)
     }
 
@@ -95,6 +115,7 @@ mod tests {
             data_dir: dir.clone(),
             bind: "127.0.0.1:0".parse().unwrap(),
             secret_key: None,
+            code_widths: CodeWidths::default(),
             log: "info".into(),
         };
         let a = s.hash_key().unwrap();
@@ -102,5 +123,14 @@ mod tests {
         assert_eq!(a.len(), 32);
         assert_eq!(a, b);
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn code_widths_parse() {
+        assert_eq!(parse_widths("6,3,3,3,3,4,2"), Ok(CodeWidths::default()));
+        assert_eq!(parse_widths("6, 3,3,3,2,4,2").map(|w| w.unit), Ok(2));
+        assert!(parse_widths("6,3,3").is_err());
+        assert!(parse_widths("6,3,3,3,3,4,x").is_err());
+        assert!(parse_widths("6,3,3,3,3,4,0").is_err());
     }
 }

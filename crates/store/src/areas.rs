@@ -291,7 +291,7 @@ impl Store {
             .check_area(level, &new.code, parent.as_ref().map(|p| p.code.as_str()))
             .map_err(|e| StoreError::invalid("code", "bad_code", e.to_string()))?;
 
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM areas WHERE code = $1 AND valid_to IS NULL")
             .bind(&new.code)
             .fetch_optional(&mut *tx)
@@ -400,7 +400,7 @@ impl Store {
                 ));
             }
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let children: i64 = sqlx::query_scalar("SELECT count(*) FROM areas WHERE parent_id = $1 AND valid_to IS NULL")
             .bind(id)
             .fetch_one(&mut *tx)

@@ -1,17 +1,22 @@
 //! Bulk load of a whole registry batch (a demo or synthetic county): ids and paths are worked
-//! out in memory, rows go in as large multi-row inserts inside one transaction, and the
-//! counters are rebuilt once at the end.
+//! out in memory, and the rows go in on a native connection of the engine, in one transaction:
+//! large multi-row inserts on SQLite, `COPY` on PostgreSQL. The counters are computed from the
+//! batch itself, which is always a whole new county.
 
+use std::collections::BTreeMap;
+use std::str::FromStr;
 use std::time::Instant;
 
 use serde::Serialize;
-use sqlx::AnyConnection;
+use sqlx::postgres::PgConnection;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Row};
 use wangge_core::Level;
 use wangge_core::area::{child_path, root_path};
 use wangge_demo::Plan;
 
-use crate::sql::{Arg, Sql};
-use crate::{Engine, Store, StoreResult, now_text, stats};
+use crate::sql::Arg;
+use crate::{Engine, Store, StoreError, StoreResult, now_text, stats};
 
 /// What a bulk load wrote.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -23,6 +28,8 @@ pub struct LoadReport {
     pub memberships: usize,
     pub tags: usize,
     pub seconds: f64,
+    /// Seconds spent on each table, and on the indexes and counters at the end.
+    pub phases: Vec<(String, f64)>,
 }
 
 impl LoadReport {
@@ -31,83 +38,255 @@ impl LoadReport {
     }
 }
 
-/// Bind parameters per statement: under SQLite's 32,766 and PostgreSQL's 65,535.
+/// Bind parameters per SQLite statement, under its limit of 32,766.
 const MAX_PARAMS: usize = 30_000;
+/// Bytes of `COPY` data sent to PostgreSQL at a time.
+const COPY_CHUNK: usize = 1 << 20;
 
-/// Writes rows of `columns` values each, as few statements as the parameter limit allows.
-async fn insert_rows(
-    conn: &mut AnyConnection,
-    engine: Engine,
-    table: &str,
-    columns: &[&str],
-    count: usize,
-    mut row: impl FnMut(usize, &mut Vec<Arg>),
-    progress: &mut dyn FnMut(&str, usize),
-) -> StoreResult<()> {
-    let per = MAX_PARAMS / columns.len();
-    let head = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
-    let mut start = 0;
-    let mut cached: Option<(usize, String)> = None;
-    while start < count {
-        let n = per.min(count - start);
-        let text = match &cached {
-            Some((m, t)) if *m == n => t.clone(),
-            _ => {
-                let mut t = head.clone();
-                let mut k = 0;
-                for i in 0..n {
-                    t.push_str(if i == 0 { "(" } else { ", (" });
-                    for j in 0..columns.len() {
-                        k += 1;
-                        if j > 0 {
-                            t.push_str(", ");
+/// A connection of the engine's own driver: the bulk path skips the `Any` layer's conversions.
+enum Native {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
+}
+
+impl Native {
+    async fn open(url: &str, engine: Engine) -> StoreResult<Native> {
+        Ok(match engine {
+            Engine::Sqlite => {
+                // The batch's ids are consistent by construction: checking each reference row
+                // by row would cost more than the insert.
+                let opts = SqliteConnectOptions::from_str(url)?
+                    .foreign_keys(false)
+                    .pragma("cache_size", "-1048576")
+                    .pragma("threads", "2");
+                Native::Sqlite(opts.connect().await?)
+            }
+            Engine::Postgres => {
+                let mut conn = PgConnection::connect(url).await?;
+                // Index builds sort in memory rather than in temporary files.
+                sqlx::raw_sql("SET maintenance_work_mem = '1GB'").execute(&mut conn).await?;
+                Native::Postgres(conn)
+            }
+        })
+    }
+
+    async fn exec(&mut self, sql: &str) -> StoreResult<()> {
+        match self {
+            Native::Sqlite(c) => {
+                sqlx::raw_sql(AssertSqlSafe(sql.to_string())).execute(c).await?;
+            }
+            Native::Postgres(c) => {
+                sqlx::raw_sql(AssertSqlSafe(sql.to_string())).execute(c).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn scalar(&mut self, sql: &str) -> StoreResult<i64> {
+        Ok(match self {
+            Native::Sqlite(c) => sqlx::query_scalar(AssertSqlSafe(sql.to_string())).fetch_one(c).await?,
+            Native::Postgres(c) => sqlx::query_scalar(AssertSqlSafe(sql.to_string())).fetch_one(c).await?,
+        })
+    }
+
+    async fn pairs(&mut self, sql: &str) -> StoreResult<Vec<(String, String)>> {
+        Ok(match self {
+            Native::Sqlite(c) => sqlx::query(AssertSqlSafe(sql.to_string()))
+                .fetch_all(c)
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .collect::<Result<_, sqlx::Error>>()?,
+            Native::Postgres(c) => sqlx::query(AssertSqlSafe(sql.to_string()))
+                .fetch_all(c)
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .collect::<Result<_, sqlx::Error>>()?,
+        })
+    }
+
+    async fn next_id(&mut self, table: &str) -> StoreResult<i64> {
+        Ok(self.scalar(&format!("SELECT COALESCE(max(id), 0) FROM {table}")).await? + 1)
+    }
+
+    /// Writes `count` rows of `columns` values each, plus `fixed` values shared by every row.
+    async fn write_rows(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        fixed: &[(&str, &str)],
+        count: usize,
+        mut row: impl FnMut(usize, &mut Vec<Arg>),
+        progress: &mut dyn FnMut(&str, usize),
+    ) -> StoreResult<()> {
+        let names: Vec<&str> = columns.iter().copied().chain(fixed.iter().map(|(c, _)| *c)).collect();
+        match self {
+            Native::Sqlite(conn) => {
+                let per = MAX_PARAMS / columns.len();
+                // Shared values go in as literals, not as millions of parameters; plain `?`
+                // are positional, where thousands of named `$n` would cost quadratic time.
+                let literals: String = fixed.iter().map(|(_, v)| format!(", '{}'", v.replace('\'', "''"))).collect();
+                let tuple = format!("({}{literals})", vec!["?"; columns.len()].join(", "));
+                let head = format!("INSERT INTO {table} ({}) VALUES ", names.join(", "));
+                let mut start = 0;
+                let mut args = Vec::with_capacity(per * columns.len());
+                while start < count {
+                    let n = per.min(count - start);
+                    let text = format!("{head}{}", vec![tuple.as_str(); n].join(", "));
+                    args.clear();
+                    for i in start..start + n {
+                        row(i, &mut args);
+                    }
+                    let mut q = sqlx::query(AssertSqlSafe(text));
+                    for a in args.drain(..) {
+                        q = match a {
+                            Arg::I64(v) => q.bind(v),
+                            Arg::Text(v) => q.bind(v),
+                        };
+                    }
+                    q.execute(&mut *conn).await?;
+                    start += n;
+                    progress(table, start);
+                }
+            }
+            Native::Postgres(conn) => {
+                let mut copy = conn.copy_in_raw(&format!("COPY {table} ({}) FROM STDIN", names.join(", "))).await?;
+                let literals: String = fixed.iter().map(|(_, v)| format!("\t{}", copy_escape(v))).collect();
+                let mut buf = String::with_capacity(COPY_CHUNK + 4096);
+                let mut args = Vec::with_capacity(columns.len());
+                for i in 0..count {
+                    args.clear();
+                    row(i, &mut args);
+                    for (k, a) in args.iter().enumerate() {
+                        if k > 0 {
+                            buf.push('\t');
                         }
-                        // SQLite looks named parameters up in a list, so thousands of `$n`
-                        // cost quadratic time there; plain `?` are positional.
-                        if engine == Engine::Sqlite {
-                            t.push('?');
-                        } else {
-                            t.push('$');
-                            t.push_str(&k.to_string());
+                        match a {
+                            Arg::I64(Some(v)) => buf.push_str(&v.to_string()),
+                            Arg::Text(Some(v)) => buf.push_str(&copy_escape(v)),
+                            Arg::I64(None) | Arg::Text(None) => buf.push_str("\\N"),
                         }
                     }
-                    t.push(')');
+                    buf.push_str(&literals);
+                    buf.push('\n');
+                    if buf.len() >= COPY_CHUNK {
+                        copy.send(buf.as_bytes()).await?;
+                        buf.clear();
+                        progress(table, i + 1);
+                    }
                 }
-                cached = Some((n, t.clone()));
-                t
+                if !buf.is_empty() {
+                    copy.send(buf.as_bytes()).await?;
+                }
+                copy.finish().await?;
+                progress(table, count);
             }
-        };
-        let mut args = Vec::with_capacity(n * columns.len());
-        for i in start..start + n {
-            row(i, &mut args);
         }
-        Sql { text, args }.query().execute(&mut *conn).await?;
-        start += n;
-        progress(table, start);
+        Ok(())
     }
-    Ok(())
 }
 
-async fn next_id(conn: &mut AnyConnection, table: &str) -> StoreResult<i64> {
-    let sql = format!("SELECT COALESCE(max(id), 0) FROM {table}");
-    Ok(sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).fetch_one(&mut *conn).await? + 1)
+/// A value in PostgreSQL's `COPY` text format.
+fn copy_escape(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains(['\\', '\t', '\n', '\r']) {
+        return s.into();
+    }
+    s.replace('\\', "\\\\").replace('\t', "\\t").replace('\n', "\\n").replace('\r', "\\r").into()
 }
+
+const BULK_TABLES: [&str; 5] = ["houses", "households", "residents", "memberships", "resident_tags"];
 
 impl Store {
-    /// Loads a plan into the store in one transaction. `progress` hears `(table, rows so far)`.
+    /// Loads a plan (a whole new county) into the store in one transaction.
+    /// `progress` hears `(table, rows so far)`.
     pub async fn load_plan(&self, plan: &Plan, progress: &mut dyn FnMut(&str, usize)) -> StoreResult<LoadReport> {
+        if plan.areas.first().is_none_or(|a| a.parent.is_some()) {
+            return Err(StoreError::invalid("plan", "not_a_county", "a bulk load starts with a new county"));
+        }
+        let mut conn = Native::open(&self.url, self.engine).await?;
+        conn.exec(match self.engine {
+            Engine::Sqlite => "BEGIN IMMEDIATE",
+            Engine::Postgres => "BEGIN",
+        })
+        .await?;
+        match self.load_plan_in(&mut conn, plan, progress).await {
+            Ok(report) => {
+                conn.exec("COMMIT").await?;
+                Ok(report)
+            }
+            Err(e) => {
+                let _ = conn.exec("ROLLBACK").await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn load_plan_in(
+        &self,
+        conn: &mut Native,
+        plan: &Plan,
+        progress: &mut dyn FnMut(&str, usize),
+    ) -> StoreResult<LoadReport> {
         let started = Instant::now();
+        let mut phases: Vec<(String, f64)> = Vec::new();
+        let mut mark = Instant::now();
+        let mut phase = |name: &str, phases: &mut Vec<(String, f64)>| {
+            phases.push((name.to_string(), mark.elapsed().as_secs_f64()));
+            mark = Instant::now();
+        };
         let now = now_text();
         let as_of = plan.as_of.format("%Y-%m-%d").to_string();
-        let mut tx = self.pool.begin().await?;
-        let conn: &mut AnyConnection = &mut tx;
+        // Into empty tables, building each index once at the end beats updating it row by row.
+        let mut empty = true;
+        for t in BULK_TABLES {
+            empty &= conn.scalar(&format!("SELECT count(*) FROM (SELECT 1 FROM {t} LIMIT 1) x")).await? == 0;
+        }
+        let list = BULK_TABLES.map(|t| format!("'{t}'")).join(", ");
+        let dropped = if empty {
+            let indexes = conn
+                .pairs(&match self.engine {
+                    Engine::Sqlite => format!(
+                        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ({list})"
+                    ),
+                    Engine::Postgres => format!(
+                        "SELECT indexname::text, indexdef FROM pg_indexes WHERE schemaname = 'public' \
+                         AND tablename IN ({list}) AND indexname NOT LIKE '%_pkey'"
+                    ),
+                })
+                .await?;
+            for (name, _) in &indexes {
+                conn.exec(&format!("DROP INDEX {name}")).await?;
+            }
+            let mut rebuild = indexes;
+            if self.engine == Engine::Postgres {
+                // PostgreSQL checks foreign keys row by row with triggers; adding them back
+                // afterwards validates each in one pass.
+                let fks = conn
+                    .pairs(&format!(
+                        "SELECT conrelid::regclass::text, 'ALTER TABLE ' || conrelid::regclass::text || \
+                         ' ADD CONSTRAINT ' || conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint \
+                         WHERE contype = 'f' AND conrelid::regclass::text IN ({list}, 'area_stats')"
+                    ))
+                    .await?;
+                for (table, add) in fks {
+                    let name =
+                        add.split(" ADD CONSTRAINT ").nth(1).and_then(|r| r.split(' ').next()).unwrap_or_default();
+                    conn.exec(&format!("ALTER TABLE {table} DROP CONSTRAINT {name}")).await?;
+                    rebuild.push((name.to_string(), add));
+                }
+            }
+            rebuild
+        } else {
+            Vec::new()
+        };
 
-        let area0 = next_id(conn, "areas").await?;
-        let house0 = next_id(conn, "houses").await?;
-        let household0 = next_id(conn, "households").await?;
-        let resident0 = next_id(conn, "residents").await?;
-        let membership0 = next_id(conn, "memberships").await?;
-        let tag0 = next_id(conn, "resident_tags").await?;
+        let area0 = conn.next_id("areas").await?;
+        let house0 = conn.next_id("houses").await?;
+        let household0 = conn.next_id("households").await?;
+        let resident0 = conn.next_id("residents").await?;
+        let membership0 = conn.next_id("memberships").await?;
+        let tag0 = conn.next_id("resident_tags").await?;
 
         // Paths, counties and grids of the areas, parents first.
         let mut paths: Vec<String> = Vec::with_capacity(plan.areas.len());
@@ -127,25 +306,10 @@ impl Store {
                 _ => 0,
             });
         }
-        insert_rows(
-            conn,
-            self.engine,
+        conn.write_rows(
             "areas",
-            &[
-                "id",
-                "county_id",
-                "parent_id",
-                "level",
-                "kind",
-                "code",
-                "name",
-                "path",
-                "depth",
-                "boundary",
-                "valid_from",
-                "created_at",
-                "updated_at",
-            ],
+            &["id", "county_id", "parent_id", "level", "kind", "code", "name", "path", "depth", "boundary"],
+            &[("valid_from", as_of.as_str()), ("created_at", now.as_str()), ("updated_at", now.as_str())],
             plan.areas.len(),
             |i, args| {
                 let a = &plan.areas[i];
@@ -160,20 +324,17 @@ impl Store {
                     paths[i].as_str().into(),
                     (a.level.depth() as i64).into(),
                     a.boundary.clone().into(),
-                    as_of.as_str().into(),
-                    now.as_str().into(),
-                    now.as_str().into(),
                 ]);
             },
             progress,
         )
         .await?;
+        phase("areas", &mut phases);
 
-        insert_rows(
-            conn,
-            self.engine,
+        conn.write_rows(
             "houses",
-            &["id", "county_id", "grid_id", "unit_id", "area_path", "code", "address", "created_at", "updated_at"],
+            &["id", "county_id", "grid_id", "unit_id", "area_path", "code", "address"],
+            &[("created_at", now.as_str()), ("updated_at", now.as_str())],
             plan.houses.len(),
             |i, args| {
                 let h = &plan.houses[i];
@@ -185,31 +346,17 @@ impl Store {
                     paths[h.unit].as_str().into(),
                     h.code.as_str().into(),
                     h.address.as_str().into(),
-                    now.as_str().into(),
-                    now.as_str().into(),
                 ]);
             },
             progress,
         )
         .await?;
+        phase("houses", &mut phases);
 
-        insert_rows(
-            conn,
-            self.engine,
+        conn.write_rows(
             "households",
-            &[
-                "id",
-                "county_id",
-                "grid_id",
-                "unit_id",
-                "area_path",
-                "house_id",
-                "code",
-                "address",
-                "head_resident_id",
-                "created_at",
-                "updated_at",
-            ],
+            &["id", "county_id", "grid_id", "unit_id", "area_path", "house_id", "code", "address", "head_resident_id"],
+            &[("created_at", now.as_str()), ("updated_at", now.as_str())],
             plan.households.len(),
             |i, args| {
                 let h = &plan.households[i];
@@ -224,17 +371,14 @@ impl Store {
                     h.code.as_str().into(),
                     h.address.as_str().into(),
                     (resident0 + h.head as i64).into(),
-                    now.as_str().into(),
-                    now.as_str().into(),
                 ]);
             },
             progress,
         )
         .await?;
+        phase("households", &mut phases);
 
-        insert_rows(
-            conn,
-            self.engine,
+        conn.write_rows(
             "residents",
             &[
                 "id",
@@ -253,9 +397,8 @@ impl Store {
                 "id_number_hash",
                 "id_number_last4",
                 "status",
-                "created_at",
-                "updated_at",
             ],
+            &[("created_at", now.as_str()), ("updated_at", now.as_str())],
             plan.residents.len(),
             |i, args| {
                 let r = &plan.residents[i];
@@ -278,19 +421,17 @@ impl Store {
                     self.keyed_hash(&r.id_number).into(),
                     last4(&r.id_number).into(),
                     r.status.as_str().into(),
-                    now.as_str().into(),
-                    now.as_str().into(),
                 ]);
             },
             progress,
         )
         .await?;
+        phase("residents", &mut phases);
 
-        insert_rows(
-            conn,
-            self.engine,
+        conn.write_rows(
             "memberships",
-            &["id", "county_id", "resident_id", "household_id", "relation", "since"],
+            &["id", "county_id", "resident_id", "household_id", "relation"],
+            &[("since", as_of.as_str())],
             plan.residents.len(),
             |i, args| {
                 let r = &plan.residents[i];
@@ -301,20 +442,19 @@ impl Store {
                     (resident0 + i as i64).into(),
                     (household0 + r.household as i64).into(),
                     r.relation.into(),
-                    as_of.as_str().into(),
                 ]);
             },
             progress,
         )
         .await?;
+        phase("memberships", &mut phases);
 
         let tags: Vec<(usize, &str)> =
             plan.residents.iter().enumerate().flat_map(|(i, r)| r.tags.iter().map(move |t| (i, *t))).collect();
-        insert_rows(
-            conn,
-            self.engine,
+        conn.write_rows(
             "resident_tags",
-            &["id", "county_id", "resident_id", "tag", "since"],
+            &["id", "county_id", "resident_id", "tag"],
+            &[("since", as_of.as_str())],
             tags.len(),
             |i, args| {
                 let (r, tag) = tags[i];
@@ -323,25 +463,43 @@ impl Store {
                     counties[0].into(),
                     (resident0 + r as i64).into(),
                     tag.into(),
-                    as_of.as_str().into(),
                 ]);
             },
             progress,
         )
         .await?;
+        phase("resident_tags", &mut phases);
 
         progress("area_stats", 0);
-        stats::rebuild_all(conn).await?;
+        let counts = plan_stats(plan);
+        let rows: Vec<(i64, &String, i64)> =
+            counts.iter().flat_map(|(a, ms)| ms.iter().map(move |(m, v)| (area0 + *a as i64, m, *v))).collect();
+        conn.write_rows(
+            "area_stats",
+            &["area_id", "metric", "value"],
+            &[],
+            rows.len(),
+            |i, args| {
+                let (a, m, v) = rows[i];
+                args.extend([Arg::from(a), m.as_str().into(), v.into()]);
+            },
+            progress,
+        )
+        .await?;
+        phase("area_stats", &mut phases);
+        for (_, sql) in &dropped {
+            conn.exec(sql).await?;
+        }
+        phase("indexes and keys", &mut phases);
         if self.engine == Engine::Postgres {
             // Explicit ids leave the identity sequences behind; move them past the new rows.
             for table in ["areas", "houses", "households", "residents", "memberships", "resident_tags"] {
-                let sql = format!(
+                conn.exec(&format!(
                     "SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT COALESCE(max(id), 1) FROM {table}))"
-                );
-                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *conn).await?;
+                ))
+                .await?;
             }
         }
-        tx.commit().await?;
         Ok(LoadReport {
             areas: plan.areas.len(),
             houses: plan.houses.len(),
@@ -350,6 +508,47 @@ impl Store {
             memberships: plan.residents.len(),
             tags: tags.len(),
             seconds: started.elapsed().as_secs_f64(),
+            phases,
         })
     }
+}
+
+/// The counters of every area of a plan, `area index -> metric -> value`, by the same rules
+/// as [`stats`] counts stored rows.
+fn plan_stats(plan: &Plan) -> BTreeMap<usize, BTreeMap<String, i64>> {
+    let mut per_unit: BTreeMap<usize, BTreeMap<String, i64>> = BTreeMap::new();
+    let mut bump = |unit: usize, metric: &str| {
+        *per_unit.entry(unit).or_default().entry(metric.to_string()).or_insert(0) += 1;
+    };
+    let mut occupied = vec![false; plan.houses.len()];
+    for h in &plan.households {
+        occupied[h.house] = true;
+        bump(plan.houses[h.house].unit, stats::HOUSEHOLDS);
+    }
+    for (i, h) in plan.houses.iter().enumerate() {
+        bump(h.unit, stats::HOUSES);
+        if !occupied[i] {
+            bump(h.unit, stats::HOUSES_EMPTY);
+        }
+    }
+    for r in &plan.residents {
+        let unit = plan.houses[plan.households[r.household].house].unit;
+        bump(unit, stats::RESIDENTS);
+        bump(unit, &format!("status:{}", r.status.as_str()));
+        for t in &r.tags {
+            bump(unit, &format!("tag:{t}"));
+        }
+    }
+    let mut out: BTreeMap<usize, BTreeMap<String, i64>> = BTreeMap::new();
+    for (unit, metrics) in per_unit {
+        let mut area = Some(unit);
+        while let Some(a) = area {
+            let entry = out.entry(a).or_default();
+            for (m, v) in &metrics {
+                *entry.entry(m.clone()).or_insert(0) += v;
+            }
+            area = plan.areas[a].parent;
+        }
+    }
+    out
 }

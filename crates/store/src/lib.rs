@@ -150,6 +150,7 @@ impl Default for StoreOptions {
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
+    url: String,
     engine: Engine,
     hasher: Hmac<Sha256>,
     widths: wangge_core::CodeWidths,
@@ -199,7 +200,7 @@ impl Store {
             .map_err(|e| StoreError::Config(format!("cannot open the database: {e}")))?;
         let hasher = Hmac::<Sha256>::new_from_slice(&options.hash_key)
             .map_err(|e| StoreError::Config(format!("bad hash key: {e}")))?;
-        let store = Store { pool, engine, hasher, widths: options.code_widths };
+        let store = Store { pool, url: url.clone(), engine, hasher, widths: options.code_widths };
         migrate::apply(&store.pool, engine).await?;
         registry::seed_tag_kinds(&store).await?;
         Ok(store)
@@ -217,6 +218,16 @@ impl Store {
         self.widths
     }
 
+    /// A write transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`), so
+    /// that concurrent writers queue on the busy timeout instead of failing when a read inside
+    /// the transaction would have to be upgraded to a write.
+    pub(crate) async fn write_tx(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.engine {
+            Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Engine::Postgres => self.pool.begin().await?,
+        })
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
@@ -226,7 +237,13 @@ impl Store {
         let mut mac = self.hasher.clone();
         mac.update(value.as_bytes());
         let bytes = mac.finalize().into_bytes();
-        bytes[..16].iter().map(|b| format!("{b:02x}")).collect()
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = String::with_capacity(32);
+        for b in &bytes[..16] {
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 15)]));
+        }
+        out
     }
 }
 

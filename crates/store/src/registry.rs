@@ -408,7 +408,7 @@ impl Store {
             .map_err(|e| StoreError::invalid("code", "bad_code", format!("house code: {e}")))?;
         let address = checked_address(&new.address)?;
         let (county, grid) = unit_ancestry(&unit);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         ensure_free_code(&mut tx, "houses", &new.code).await?;
         let now = now_text();
         let id: i64 = sqlx::query_scalar(
@@ -529,7 +529,7 @@ impl Store {
             }
         };
         let (county, grid) = unit_ancestry(&unit);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         ensure_free_code(&mut tx, "households", &new.code).await?;
         let now = now_text();
         let id: i64 = sqlx::query_scalar(
@@ -570,7 +570,7 @@ impl Store {
 
     pub async fn update_household(&self, scope: &Scope, id: i64, patch: HouseholdPatch) -> StoreResult<Household> {
         let current = self.household(scope, id).await?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let now = now_text();
         if let Some(a) = &patch.address {
             sqlx::query("UPDATE households SET address = $1, updated_at = $2 WHERE id = $3")
@@ -801,7 +801,7 @@ impl Store {
                 format!("household {} already has a head; change the head on the household instead", household.id),
             ));
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         for t in &new.tags {
             ensure_tag_kind(&mut tx, t).await?;
         }
@@ -862,7 +862,7 @@ impl Store {
         if let Some(n) = &patch.name {
             sql.push(", name = ").bind(checked_name("name", n)?);
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         match &patch.id_number {
             Some(Some(raw)) => {
                 let person = checked_person(
@@ -949,7 +949,7 @@ impl Store {
             None => today_text(),
         };
         let now = now_text();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let since: Option<String> =
             sqlx::query_scalar("SELECT since FROM memberships WHERE resident_id = $1 AND until IS NULL")
                 .bind(id)
@@ -1026,7 +1026,7 @@ impl Store {
             Some(d) => parse_date("since", d)?,
             None => today_text(),
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         ensure_tag_kind(&mut tx, tag).await?;
         insert_tag(&mut tx, r.county_id, id, tag, &since).await?;
         stats::refresh_units(&mut tx, &[r.unit_id]).await?;
@@ -1049,7 +1049,7 @@ impl Store {
             Some(d) => parse_date("until", d)?,
             None => today_text(),
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query("UPDATE resident_tags SET until = $1 WHERE resident_id = $2 AND tag = $3 AND until IS NULL")
             .bind(&until)
             .bind(id)

@@ -101,12 +101,17 @@ async fn add(conn: &mut AnyConnection, lineage: &[i64], deltas: &BTreeMap<String
 
 /// Recounts the given units and carries the differences up the tree.
 pub(crate) async fn refresh_units(conn: &mut AnyConnection, units: &[i64]) -> StoreResult<()> {
-    let mut seen = Vec::new();
-    for &unit in units {
-        if seen.contains(&unit) {
-            continue;
+    let mut units = units.to_vec();
+    units.sort_unstable();
+    units.dedup();
+    if conn.backend_name() == "PostgreSQL" {
+        // Concurrent writers to one unit take turns, so that each recount sees the other's
+        // committed rows together with its counters. SQLite has one writer at a time anyway.
+        for &unit in &units {
+            sqlx::query("SELECT id FROM areas WHERE id = $1 FOR UPDATE").bind(unit).execute(&mut *conn).await?;
         }
-        seen.push(unit);
+    }
+    for unit in units {
         let path: String =
             sqlx::query_scalar("SELECT path FROM areas WHERE id = $1").bind(unit).fetch_one(&mut *conn).await?;
         let fresh = count_units(conn, Some(unit)).await?.remove(&unit).unwrap_or_default();
@@ -133,8 +138,7 @@ pub(crate) async fn refresh_units(conn: &mut AnyConnection, units: &[i64]) -> St
     Ok(())
 }
 
-/// All counters computed from scratch, `area_id -> metric -> value`. Used after a bulk load,
-/// and by tests to prove the maintained counters equal a full recount.
+/// All counters computed from scratch, `area_id -> metric -> value`. Used by tests to prove the maintained counters equal a full recount.
 pub(crate) async fn recount_all(conn: &mut AnyConnection) -> StoreResult<HashMap<i64, BTreeMap<String, i64>>> {
     let units = count_units(conn, None).await?;
     let rows = sqlx::query("SELECT id, path FROM areas").fetch_all(&mut *conn).await?;
@@ -153,25 +157,6 @@ pub(crate) async fn recount_all(conn: &mut AnyConnection) -> StoreResult<HashMap
         }
     }
     Ok(out)
-}
-
-/// Replaces every counter with a full recount.
-pub(crate) async fn rebuild_all(conn: &mut AnyConnection) -> StoreResult<()> {
-    let all = recount_all(conn).await?;
-    sqlx::query("DELETE FROM area_stats").execute(&mut *conn).await?;
-    let rows: Vec<(i64, &String, i64)> =
-        all.iter().flat_map(|(a, ms)| ms.iter().map(move |(m, v)| (*a, m, *v))).collect();
-    for chunk in rows.chunks(500) {
-        let mut sql = crate::sql::Sql::new("INSERT INTO area_stats (area_id, metric, value) VALUES ");
-        for (i, (a, m, v)) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.push("(").bind(*a).push(", ").bind(m.as_str()).push(", ").bind(*v).push(")");
-        }
-        sql.query().execute(&mut *conn).await?;
-    }
-    Ok(())
 }
 
 impl crate::Store {

@@ -4,7 +4,7 @@ use serde_json::json;
 use crate::areas::small_tree;
 use crate::{TestApp, id_number};
 
-crate::on_both_engines!(registry_lifecycle, searching_residents);
+crate::on_both_engines!(registry_lifecycle, searching_residents, concurrent_writes_to_one_unit);
 
 async fn registry_lifecycle(app: TestApp) {
     let [_, _, community, grid, unit] = small_tree(&app).await;
@@ -206,4 +206,34 @@ async fn searching_residents(app: TestApp) {
     assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("sort")));
     let (s, e) = app.get("/api/v1/residents?status=sleeping").await;
     assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("status")));
+}
+
+/// Many writers at once in one unit: every write lands, none fails, and the counters agree.
+async fn concurrent_writes_to_one_unit(app: TestApp) {
+    let [_, _, _, _, unit] = small_tree(&app).await;
+    let (_, hh) = app
+        .post(
+            "/api/v1/households",
+            json!({"unit_id": unit, "code": "350999101001001001000101", "address": "圣泉路9号"}),
+        )
+        .await;
+    let hh = hh["id"].as_i64().unwrap();
+    let app = std::sync::Arc::new(app);
+    let mut tasks = Vec::new();
+    for i in 0..24u32 {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            let body = json!({"household_id": hh, "name": format!("居民{i}"), "id_number": id_number("1980-05-05", i, i % 2 == 0),
+                              "tags": ["volunteer"]});
+            app.post("/api/v1/residents", body).await
+        }));
+    }
+    for t in tasks {
+        let (s, v) = t.await.unwrap();
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    let (_, sum) = app.get(&format!("/api/v1/areas/{unit}/summary")).await;
+    assert_eq!(sum["residents"], 24);
+    assert_eq!(sum["residents_by_tag"]["volunteer"], 24);
+    app.assert_stats_consistent().await;
 }
