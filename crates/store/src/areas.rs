@@ -6,8 +6,9 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use wangge_core::area::{child_path, root_path};
-use wangge_core::{AreaKind, Level, Scope};
+use wangge_core::{AreaKind, Caller, Level, Permission, Scope};
 
+use crate::audit;
 use crate::sql::{Sql, like_contains};
 use crate::{Page, Paged, Sort, Store, StoreError, StoreResult, now_text, parse_date, stats, today_text};
 
@@ -231,7 +232,9 @@ impl Store {
     }
 
     /// Creates an area under a parent inside the scope; a county needs the whole deployment.
-    pub async fn create_area(&self, scope: &Scope, new: NewArea) -> StoreResult<Area> {
+    pub async fn create_area(&self, caller: &Caller, new: NewArea) -> StoreResult<Area> {
+        audit::require(caller, Permission::ManageAreas)?;
+        let scope = caller.scope();
         let name = checked_name("name", &new.name)?;
         let valid_from = match &new.valid_from {
             Some(d) => parse_date("valid_from", d)?,
@@ -330,11 +333,14 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        audit::record(&mut tx, caller, "create", "area", Some(id), &path, None, None).await?;
         tx.commit().await?;
         self.area(&Scope::subtree(path.clone()), id).await
     }
 
-    pub async fn update_area(&self, scope: &Scope, id: i64, patch: AreaPatch) -> StoreResult<Area> {
+    pub async fn update_area(&self, caller: &Caller, id: i64, patch: AreaPatch) -> StoreResult<Area> {
+        audit::require(caller, Permission::ManageAreas)?;
+        let scope = caller.scope();
         let area = self.area(scope, id).await?;
         let mut sql = Sql::new("UPDATE areas SET updated_at = ");
         sql.bind(now_text());
@@ -362,13 +368,18 @@ impl Store {
             sql.push(", boundary = ").bind(boundary.clone());
         }
         sql.push(" WHERE id = ").bind(id);
-        sql.query().execute(&self.pool).await?;
+        let mut tx = self.write_tx().await?;
+        sql.query().execute(&mut *tx).await?;
+        audit::record(&mut tx, caller, "update", "area", Some(id), &area.path, None, None).await?;
+        tx.commit().await?;
         self.area(scope, id).await
     }
 
     /// Closes an area, keeping it as history and pointing it to its successor. Its children
     /// and registry rows must have moved first, so that nothing is left without an area.
-    pub async fn close_area(&self, scope: &Scope, id: i64, close: CloseArea) -> StoreResult<Area> {
+    pub async fn close_area(&self, caller: &Caller, id: i64, close: CloseArea) -> StoreResult<Area> {
+        audit::require(caller, Permission::ManageAreas)?;
+        let scope = caller.scope();
         let area = self.area(scope, id).await?;
         if area.valid_to.is_some() {
             return Err(StoreError::conflict(None, "already_closed", format!("area {id} is already closed")));
@@ -427,6 +438,7 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        audit::record(&mut tx, caller, "close", "area", Some(id), &area.path, None, None).await?;
         tx.commit().await?;
         self.area(scope, id).await
     }

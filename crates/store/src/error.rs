@@ -10,6 +10,9 @@ pub enum StoreError {
     /// Input that is well formed but clashes with what is stored.
     #[error("{message}")]
     Conflict { field: Option<&'static str>, code: &'static str, message: String },
+    /// The caller's post does not allow the action.
+    #[error("{message}")]
+    Forbidden { message: String },
     #[error("configuration: {0}")]
     Config(String),
     #[error("database: {0}")]

@@ -6,6 +6,7 @@
 
 pub mod admin;
 mod areas;
+mod audit;
 mod bulk;
 mod error;
 mod migrate;
@@ -24,6 +25,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use areas::{Area, AreaFilter, AreaPatch, AreaSummary, AreaTreeNode, CloseArea, Coverage, NewArea};
+pub use audit::{AuditEvent, AuditFilter};
 pub use bulk::LoadReport;
 pub use error::{StoreError, StoreResult};
 pub use migrate::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE, Migration};
@@ -31,7 +33,7 @@ pub use registry::{
     House, HouseFilter, HousePatch, Household, HouseholdFilter, HouseholdPatch, Member, Membership, MoveResident,
     NewHouse, NewHousehold, NewResident, Resident, ResidentFilter, ResidentPatch, ResidentTag, TagKind,
 };
-pub use wangge_core::Scope;
+pub use wangge_core::{Caller, Permission, PostKind, Scope};
 
 /// Which engine a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

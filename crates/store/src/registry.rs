@@ -5,9 +5,10 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use wangge_core::area::path_ids;
 use wangge_core::registry::{DEFAULT_TAGS, valid_phone, valid_tag_code};
-use wangge_core::{IdNumber, Level, ResidenceStatus, Scope, Sex};
+use wangge_core::{Caller, IdNumber, Level, Permission, ResidenceStatus, Scope, Sex};
 
 use crate::areas::{Area, checked_name};
+use crate::audit;
 use crate::sql::{Sql, like_contains};
 use crate::{Page, Paged, Sort, Store, StoreError, StoreResult, now_text, parse_date, stats, today_text};
 
@@ -401,7 +402,9 @@ impl Store {
         self.fetch_page(&filter, &format!("SELECT {HOUSE_COLUMNS}"), &sort, page, house_from_row).await
     }
 
-    pub async fn create_house(&self, scope: &Scope, new: NewHouse) -> StoreResult<House> {
+    pub async fn create_house(&self, caller: &Caller, new: NewHouse) -> StoreResult<House> {
+        audit::require(caller, Permission::WriteRegistry)?;
+        let scope = caller.scope();
         let unit = self.placement_unit(scope, new.unit_id, "house").await?;
         self.widths
             .check_child(&new.code, Some(&unit.code), self.widths.house_len())
@@ -425,19 +428,26 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         stats::refresh_units(&mut tx, &[unit.id]).await?;
+        audit::record(&mut tx, caller, "create", "house", Some(id), &unit.path, None, None).await?;
         tx.commit().await?;
         self.house(scope, id).await
     }
 
-    pub async fn update_house(&self, scope: &Scope, id: i64, patch: HousePatch) -> StoreResult<House> {
+    pub async fn update_house(&self, caller: &Caller, id: i64, patch: HousePatch) -> StoreResult<House> {
+        audit::require(caller, Permission::WriteRegistry)?;
+        let scope = caller.scope();
         self.house(scope, id).await?;
         if let Some(a) = &patch.address {
+            let mut tx = self.write_tx().await?;
             sqlx::query("UPDATE houses SET address = $1, updated_at = $2 WHERE id = $3")
                 .bind(checked_address(a)?)
                 .bind(now_text())
                 .bind(id)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
+            let path = area_path_of(&mut tx, "houses", id).await?;
+            audit::record(&mut tx, caller, "update", "house", Some(id), &path, None, None).await?;
+            tx.commit().await?;
         }
         self.house(scope, id).await
     }
@@ -511,7 +521,9 @@ impl Store {
         self.fetch_page(&filter, &format!("SELECT {HOUSEHOLD_COLUMNS}"), &sort, page, household_from_row).await
     }
 
-    pub async fn create_household(&self, scope: &Scope, new: NewHousehold) -> StoreResult<Household> {
+    pub async fn create_household(&self, caller: &Caller, new: NewHousehold) -> StoreResult<Household> {
+        audit::require(caller, Permission::WriteRegistry)?;
+        let scope = caller.scope();
         let unit = self.placement_unit(scope, new.unit_id, "household").await?;
         let house = match new.house_id {
             Some(hid) => Some(self.house_in_unit(scope, hid, &unit).await?),
@@ -547,6 +559,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         stats::refresh_units(&mut tx, &[unit.id]).await?;
+        audit::record(&mut tx, caller, "create", "household", Some(id), &unit.path, None, None).await?;
         tx.commit().await?;
         self.household(scope, id).await
     }
@@ -568,7 +581,9 @@ impl Store {
         Ok(house)
     }
 
-    pub async fn update_household(&self, scope: &Scope, id: i64, patch: HouseholdPatch) -> StoreResult<Household> {
+    pub async fn update_household(&self, caller: &Caller, id: i64, patch: HouseholdPatch) -> StoreResult<Household> {
+        audit::require(caller, Permission::WriteRegistry)?;
+        let scope = caller.scope();
         let current = self.household(scope, id).await?;
         let mut tx = self.write_tx().await?;
         let now = now_text();
@@ -659,6 +674,8 @@ impl Store {
                 .await?;
         }
         stats::refresh_units(&mut tx, &units).await?;
+        let path = area_path_of(&mut tx, "households", id).await?;
+        audit::record(&mut tx, caller, "update", "household", Some(id), &path, None, None).await?;
         tx.commit().await?;
         self.household(scope, id).await
     }
@@ -777,7 +794,9 @@ impl Store {
         Ok(page)
     }
 
-    pub async fn create_resident(&self, scope: &Scope, new: NewResident) -> StoreResult<Resident> {
+    pub async fn create_resident(&self, caller: &Caller, new: NewResident) -> StoreResult<Resident> {
+        audit::require(caller, Permission::WriteRegistry)?;
+        let scope = caller.scope();
         let household = self.household(scope, new.household_id).await.map_err(|e| match e {
             StoreError::NotFound { .. } => StoreError::invalid(
                 "household_id",
@@ -851,11 +870,15 @@ impl Store {
                 .await?;
         }
         stats::refresh_units(&mut tx, &[household.unit_id]).await?;
+        let path = area_path_of(&mut tx, "residents", id).await?;
+        audit::record(&mut tx, caller, "create", "resident", Some(id), &path, None, None).await?;
         tx.commit().await?;
         self.resident(scope, id).await
     }
 
-    pub async fn update_resident(&self, scope: &Scope, id: i64, patch: ResidentPatch) -> StoreResult<Resident> {
+    pub async fn update_resident(&self, caller: &Caller, id: i64, patch: ResidentPatch) -> StoreResult<Resident> {
+        audit::require(caller, Permission::WriteRegistry)?;
+        let scope = caller.scope();
         let current = self.resident(scope, id).await?;
         let mut sql = Sql::new("UPDATE residents SET updated_at = ");
         sql.bind(now_text());
@@ -914,12 +937,16 @@ impl Store {
         sql.push(" WHERE id = ").bind(id);
         sql.query().execute(&mut *tx).await?;
         stats::refresh_units(&mut tx, &[current.unit_id]).await?;
+        let path = area_path_of(&mut tx, "residents", id).await?;
+        audit::record(&mut tx, caller, "update", "resident", Some(id), &path, None, None).await?;
         tx.commit().await?;
         self.resident(scope, id).await
     }
 
     /// Moves a resident to another household: the old membership ends and a new one starts.
-    pub async fn move_resident(&self, scope: &Scope, id: i64, mv: MoveResident) -> StoreResult<Resident> {
+    pub async fn move_resident(&self, caller: &Caller, id: i64, mv: MoveResident) -> StoreResult<Resident> {
+        audit::require(caller, Permission::WriteRegistry)?;
+        let scope = caller.scope();
         let current = self.resident(scope, id).await?;
         let target = self.household(scope, mv.household_id).await.map_err(|e| match e {
             StoreError::NotFound { .. } => StoreError::invalid(
@@ -1003,17 +1030,21 @@ impl Store {
                 .await?;
         }
         stats::refresh_units(&mut tx, &[current.unit_id, target.unit_id]).await?;
+        let path = area_path_of(&mut tx, "residents", id).await?;
+        audit::record(&mut tx, caller, "move", "resident", Some(id), &path, None, None).await?;
         tx.commit().await?;
         self.resident(scope, id).await
     }
 
     pub async fn add_resident_tag(
         &self,
-        scope: &Scope,
+        caller: &Caller,
         id: i64,
         tag: &str,
         since: Option<&str>,
     ) -> StoreResult<Resident> {
+        audit::require(caller, Permission::WriteRegistry)?;
+        let scope = caller.scope();
         let r = self.resident(scope, id).await?;
         if r.tags.iter().any(|t| t == tag) {
             return Err(StoreError::conflict(
@@ -1030,17 +1061,21 @@ impl Store {
         ensure_tag_kind(&mut tx, tag).await?;
         insert_tag(&mut tx, r.county_id, id, tag, &since).await?;
         stats::refresh_units(&mut tx, &[r.unit_id]).await?;
+        let path = area_path_of(&mut tx, "residents", id).await?;
+        audit::record(&mut tx, caller, "tag", "resident", Some(id), &path, None, None).await?;
         tx.commit().await?;
         self.resident(scope, id).await
     }
 
     pub async fn end_resident_tag(
         &self,
-        scope: &Scope,
+        caller: &Caller,
         id: i64,
         tag: &str,
         until: Option<&str>,
     ) -> StoreResult<Resident> {
+        audit::require(caller, Permission::WriteRegistry)?;
+        let scope = caller.scope();
         let r = self.resident(scope, id).await?;
         if !r.tags.iter().any(|t| t == tag) {
             return Err(StoreError::not_found("tag", format!("{tag} of resident {id}")));
@@ -1057,6 +1092,8 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         stats::refresh_units(&mut tx, &[r.unit_id]).await?;
+        let path = area_path_of(&mut tx, "residents", id).await?;
+        audit::record(&mut tx, caller, "untag", "resident", Some(id), &path, None, None).await?;
         tx.commit().await?;
         self.resident(scope, id).await
     }
@@ -1072,9 +1109,11 @@ impl Store {
     }
 
     /// Adds a tag kind; only a deployment-wide scope may.
-    pub async fn create_tag_kind(&self, scope: &Scope, code: &str, sensitive: bool) -> StoreResult<TagKind> {
-        if *scope != Scope::everything() {
-            return Err(StoreError::not_found("scope", "deployment"));
+    pub async fn create_tag_kind(&self, caller: &Caller, code: &str, sensitive: bool) -> StoreResult<TagKind> {
+        audit::require(caller, Permission::ManageTagKinds)?;
+        // Tag kinds are data of the whole deployment: a county's administrators at least.
+        if path_ids(caller.scope().root_path()).len() > 1 {
+            return Err(StoreError::Forbidden { message: "only county administrators add kinds of tags".into() });
         }
         if !valid_tag_code(code) {
             return Err(StoreError::invalid(
@@ -1083,17 +1122,30 @@ impl Store {
                 "a tag code is lower-case letters, digits and underscores, starting with a letter, at most 40",
             ));
         }
+        let mut tx = self.write_tx().await?;
         let inserted = sqlx::query(
             "INSERT INTO tag_kinds (code, sensitive, created_at) VALUES ($1, $2, $3) ON CONFLICT (code) DO NOTHING",
         )
         .bind(code)
         .bind(i64::from(sensitive))
         .bind(now_text())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
         if inserted.rows_affected() == 0 {
             return Err(StoreError::conflict(Some("code"), "tag_exists", format!("the tag {code} exists already")));
         }
+        audit::record(
+            &mut tx,
+            caller,
+            "create",
+            "tag_kind",
+            None,
+            caller.scope().root_path(),
+            None,
+            Some(code.to_string()),
+        )
+        .await?;
+        tx.commit().await?;
         Ok(TagKind { code: code.to_string(), sensitive })
     }
 
@@ -1202,4 +1254,10 @@ async fn insert_tag(conn: &mut AnyConnection, county: i64, resident: i64, tag: &
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// Where a registry row sits in the tree.
+async fn area_path_of(conn: &mut AnyConnection, table: &str, id: i64) -> StoreResult<String> {
+    let sql = format!("SELECT area_path FROM {table} WHERE id = $1");
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(id).fetch_one(&mut *conn).await?)
 }

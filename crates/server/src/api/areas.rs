@@ -7,7 +7,7 @@ use utoipa_axum::routes;
 use wangge_core::{AreaKind, Level};
 use wangge_store::{Area, AreaFilter, AreaPatch, AreaSummary, AreaTreeNode, CloseArea, NewArea, Paged};
 
-use super::{CallerScope, Paging, double_option};
+use super::{Auth, Paging, double_option, reader};
 use crate::AppState;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorBody};
 
@@ -60,11 +60,11 @@ impl AreaQuery {
     responses((status = 200, body = Paged<Area>), (status = 422, body = ErrorBody)))]
 async fn list_areas(
     State(s): State<AppState>,
-    CallerScope(scope): CallerScope,
+    Auth(caller): Auth,
     ApiQuery(q): ApiQuery<AreaQuery>,
     ApiQuery(p): ApiQuery<Paging>,
 ) -> ApiResult<Json<Paged<Area>>> {
-    Ok(Json(s.store.list_areas(&scope, &q.filter(), p.page()?).await?))
+    Ok(Json(s.store.list_areas(reader(&caller)?, &q.filter(), p.page()?).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -89,13 +89,13 @@ pub struct NewAreaBody {
     responses((status = 201, body = Area), (status = 422, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn create_area(
     State(s): State<AppState>,
-    CallerScope(scope): CallerScope,
+    Auth(caller): Auth,
     ApiJson(b): ApiJson<NewAreaBody>,
 ) -> ApiResult<(StatusCode, Json<Area>)> {
     let area = s
         .store
         .create_area(
-            &scope,
+            &caller,
             NewArea {
                 parent_id: b.parent_id,
                 kind: b.kind,
@@ -112,12 +112,8 @@ async fn create_area(
 /// One area.
 #[utoipa::path(get, path = "/{id}", tag = "areas", params(("id" = i64, Path)),
     responses((status = 200, body = Area), (status = 404, body = ErrorBody)))]
-async fn get_area(
-    State(s): State<AppState>,
-    CallerScope(scope): CallerScope,
-    ApiPath(id): ApiPath<i64>,
-) -> ApiResult<Json<Area>> {
-    Ok(Json(s.store.area(&scope, id).await?))
+async fn get_area(State(s): State<AppState>, Auth(caller): Auth, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Area>> {
+    Ok(Json(s.store.area(reader(&caller)?, id).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -137,12 +133,12 @@ pub struct AreaPatchBody {
     responses((status = 200, body = Area), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update_area(
     State(s): State<AppState>,
-    CallerScope(scope): CallerScope,
+    Auth(caller): Auth,
     ApiPath(id): ApiPath<i64>,
     ApiJson(b): ApiJson<AreaPatchBody>,
 ) -> ApiResult<Json<Area>> {
     let patch = AreaPatch { name: b.name, kind: b.kind, boundary: b.boundary.map(|o| o.map(|v| v.to_string())) };
-    Ok(Json(s.store.update_area(&scope, id, patch).await?))
+    Ok(Json(s.store.update_area(&caller, id, patch).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -159,12 +155,12 @@ pub struct ChildrenQuery {
     responses((status = 200, body = Paged<Area>), (status = 404, body = ErrorBody)))]
 async fn area_children(
     State(s): State<AppState>,
-    CallerScope(scope): CallerScope,
+    Auth(caller): Auth,
     ApiPath(id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<ChildrenQuery>,
     ApiQuery(p): ApiQuery<Paging>,
 ) -> ApiResult<Json<Paged<Area>>> {
-    s.store.area(&scope, id).await?;
+    s.store.area(reader(&caller)?, id).await?;
     let filter = AreaFilter {
         parent_id: Some(id),
         q: q.q,
@@ -172,7 +168,7 @@ async fn area_children(
         sort: q.sort,
         ..AreaFilter::default()
     };
-    Ok(Json(s.store.list_areas(&scope, &filter, p.page()?).await?))
+    Ok(Json(s.store.list_areas(reader(&caller)?, &filter, p.page()?).await?))
 }
 
 /// Figures of an area and everything below it: households, residents by status and tag,
@@ -181,10 +177,10 @@ async fn area_children(
     responses((status = 200, body = AreaSummary), (status = 404, body = ErrorBody)))]
 async fn area_summary(
     State(s): State<AppState>,
-    CallerScope(scope): CallerScope,
+    Auth(caller): Auth,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<AreaSummary>> {
-    Ok(Json(s.store.area_summary(&scope, id).await?))
+    Ok(Json(s.store.area_summary(reader(&caller)?, id).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -199,7 +195,7 @@ pub struct TreeQuery {
     responses((status = 200, body = AreaTreeNode), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn area_tree(
     State(s): State<AppState>,
-    CallerScope(scope): CallerScope,
+    Auth(caller): Auth,
     ApiPath(id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<TreeQuery>,
 ) -> ApiResult<Json<AreaTreeNode>> {
@@ -212,7 +208,7 @@ async fn area_tree(
             Some("depth"),
         ));
     }
-    Ok(Json(s.store.area_tree(&scope, id, depth).await?))
+    Ok(Json(s.store.area_tree(reader(&caller)?, id, depth).await?))
 }
 
 /// The boundary of an area as a GeoJSON geometry.
@@ -220,10 +216,10 @@ async fn area_tree(
     responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
 async fn area_boundary(
     State(s): State<AppState>,
-    CallerScope(scope): CallerScope,
+    Auth(caller): Auth,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let Some(text) = s.store.area_boundary(&scope, id).await? else {
+    let Some(text) = s.store.area_boundary(reader(&caller)?, id).await? else {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "no_boundary", format!("area {id} has no boundary"), None));
     };
     let v = serde_json::from_str(&text).map_err(|_| {
@@ -247,10 +243,10 @@ pub struct CloseAreaBody {
     responses((status = 200, body = Area), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn close_area(
     State(s): State<AppState>,
-    CallerScope(scope): CallerScope,
+    Auth(caller): Auth,
     ApiPath(id): ApiPath<i64>,
     ApiJson(b): ApiJson<CloseAreaBody>,
 ) -> ApiResult<Json<Area>> {
     let close = CloseArea { valid_to: b.valid_to, successor_id: b.successor_id };
-    Ok(Json(s.store.close_area(&scope, id, close).await?))
+    Ok(Json(s.store.close_area(&caller, id, close).await?))
 }

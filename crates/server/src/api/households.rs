@@ -6,7 +6,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use wangge_store::{Household, HouseholdFilter, HouseholdPatch, Member, NewHousehold, Paged};
 
-use super::{CallerScope, Paging};
+use super::{Auth, Paging, reader};
 use crate::AppState;
 use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, ErrorBody};
 
@@ -38,7 +38,7 @@ pub struct HouseholdQuery {
     responses((status = 200, body = Paged<Household>), (status = 422, body = ErrorBody)))]
 async fn list_households(
     State(s): State<AppState>,
-    CallerScope(scope): CallerScope,
+    Auth(caller): Auth,
     ApiQuery(q): ApiQuery<HouseholdQuery>,
     ApiQuery(p): ApiQuery<Paging>,
 ) -> ApiResult<Json<Paged<Household>>> {
@@ -50,7 +50,7 @@ async fn list_households(
         without_head: q.without_head,
         sort: q.sort,
     };
-    Ok(Json(s.store.list_households(&scope, &f, p.page()?).await?))
+    Ok(Json(s.store.list_households(reader(&caller)?, &f, p.page()?).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -71,11 +71,11 @@ pub struct NewHouseholdBody {
     responses((status = 201, body = Household), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_household(
     State(s): State<AppState>,
-    CallerScope(scope): CallerScope,
+    Auth(caller): Auth,
     ApiJson(b): ApiJson<NewHouseholdBody>,
 ) -> ApiResult<(StatusCode, Json<Household>)> {
     let new = NewHousehold { unit_id: b.unit_id, house_id: b.house_id, code: b.code, address: b.address };
-    Ok((StatusCode::CREATED, Json(s.store.create_household(&scope, new).await?)))
+    Ok((StatusCode::CREATED, Json(s.store.create_household(&caller, new).await?)))
 }
 
 /// One household.
@@ -83,10 +83,10 @@ async fn create_household(
     responses((status = 200, body = Household), (status = 404, body = ErrorBody)))]
 async fn get_household(
     State(s): State<AppState>,
-    CallerScope(scope): CallerScope,
+    Auth(caller): Auth,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Household>> {
-    Ok(Json(s.store.household(&scope, id).await?))
+    Ok(Json(s.store.household(reader(&caller)?, id).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -106,13 +106,13 @@ pub struct HouseholdPatchBody {
     responses((status = 200, body = Household), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update_household(
     State(s): State<AppState>,
-    CallerScope(scope): CallerScope,
+    Auth(caller): Auth,
     ApiPath(id): ApiPath<i64>,
     ApiJson(b): ApiJson<HouseholdPatchBody>,
 ) -> ApiResult<Json<Household>> {
     let patch =
         HouseholdPatch { address: b.address, house_id: b.house_id, code: b.code, head_resident_id: b.head_resident_id };
-    Ok(Json(s.store.update_household(&scope, id, patch).await?))
+    Ok(Json(s.store.update_household(&caller, id, patch).await?))
 }
 
 /// The current members of a household.
@@ -120,8 +120,8 @@ async fn update_household(
     responses((status = 200, body = Vec<Member>), (status = 404, body = ErrorBody)))]
 async fn household_members(
     State(s): State<AppState>,
-    CallerScope(scope): CallerScope,
+    Auth(caller): Auth,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Vec<Member>>> {
-    Ok(Json(s.store.household_members(&scope, id).await?))
+    Ok(Json(s.store.household_members(reader(&caller)?, id).await?))
 }

@@ -6,7 +6,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use wangge_store::{House, HouseFilter, HousePatch, NewHouse, Paged};
 
-use super::{CallerScope, Paging};
+use super::{Auth, Paging, reader};
 use crate::AppState;
 use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, ErrorBody};
 
@@ -34,12 +34,12 @@ pub struct HouseQuery {
     responses((status = 200, body = Paged<House>), (status = 422, body = ErrorBody)))]
 async fn list_houses(
     State(s): State<AppState>,
-    CallerScope(scope): CallerScope,
+    Auth(caller): Auth,
     ApiQuery(q): ApiQuery<HouseQuery>,
     ApiQuery(p): ApiQuery<Paging>,
 ) -> ApiResult<Json<Paged<House>>> {
     let f = HouseFilter { within: q.area_id, code: q.code, q: q.q, empty: q.empty, sort: q.sort };
-    Ok(Json(s.store.list_houses(&scope, &f, p.page()?).await?))
+    Ok(Json(s.store.list_houses(reader(&caller)?, &f, p.page()?).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -57,22 +57,18 @@ pub struct NewHouseBody {
     responses((status = 201, body = House), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_house(
     State(s): State<AppState>,
-    CallerScope(scope): CallerScope,
+    Auth(caller): Auth,
     ApiJson(b): ApiJson<NewHouseBody>,
 ) -> ApiResult<(StatusCode, Json<House>)> {
     let new = NewHouse { unit_id: b.unit_id, code: b.code, address: b.address };
-    Ok((StatusCode::CREATED, Json(s.store.create_house(&scope, new).await?)))
+    Ok((StatusCode::CREATED, Json(s.store.create_house(&caller, new).await?)))
 }
 
 /// One house.
 #[utoipa::path(get, path = "/{id}", tag = "houses", params(("id" = i64, Path)),
     responses((status = 200, body = House), (status = 404, body = ErrorBody)))]
-async fn get_house(
-    State(s): State<AppState>,
-    CallerScope(scope): CallerScope,
-    ApiPath(id): ApiPath<i64>,
-) -> ApiResult<Json<House>> {
-    Ok(Json(s.store.house(&scope, id).await?))
+async fn get_house(State(s): State<AppState>, Auth(caller): Auth, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<House>> {
+    Ok(Json(s.store.house(reader(&caller)?, id).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -86,9 +82,9 @@ pub struct HousePatchBody {
     responses((status = 200, body = House), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update_house(
     State(s): State<AppState>,
-    CallerScope(scope): CallerScope,
+    Auth(caller): Auth,
     ApiPath(id): ApiPath<i64>,
     ApiJson(b): ApiJson<HousePatchBody>,
 ) -> ApiResult<Json<House>> {
-    Ok(Json(s.store.update_house(&scope, id, HousePatch { address: b.address }).await?))
+    Ok(Json(s.store.update_house(&caller, id, HousePatch { address: b.address }).await?))
 }

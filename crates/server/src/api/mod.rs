@@ -12,7 +12,7 @@ use axum::http::request::Parts;
 use serde::{Deserialize, Deserializer};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use wangge_store::{Page, Scope};
+use wangge_store::{Caller, Page, Permission, Scope};
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
@@ -27,15 +27,23 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .nest("/tags", tags::routes())
 }
 
-/// The caller's scope. Until accounts and posts exist, every caller acts for the whole
-/// deployment, as the command line does; the access layer will resolve the caller's post here.
-pub struct CallerScope(pub Scope);
+/// The caller a request acts as.
+pub struct Auth(pub Caller);
 
-impl<S: Send + Sync> FromRequestParts<S> for CallerScope {
+impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(_parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(CallerScope(Scope::everything()))
+    async fn from_request_parts(_parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(Auth(Caller::system()))
+    }
+}
+
+/// The scope a caller may read the registry in, or 403.
+pub fn reader(caller: &Caller) -> ApiResult<&Scope> {
+    if caller.can(Permission::ReadRegistry) {
+        Ok(caller.scope())
+    } else {
+        Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "your post does not allow reading the registry", None))
     }
 }
 

@@ -9,7 +9,7 @@ use wangge_store::{
     Membership, MoveResident, NewResident, Paged, Resident, ResidentFilter, ResidentPatch, ResidentTag,
 };
 
-use super::{CallerScope, Paging, double_option};
+use super::{Auth, Paging, double_option, reader};
 use crate::AppState;
 use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, ErrorBody};
 
@@ -48,7 +48,7 @@ pub struct ResidentQuery {
     responses((status = 200, body = Paged<Resident>), (status = 422, body = ErrorBody)))]
 async fn list_residents(
     State(s): State<AppState>,
-    CallerScope(scope): CallerScope,
+    Auth(caller): Auth,
     ApiQuery(q): ApiQuery<ResidentQuery>,
     ApiQuery(p): ApiQuery<Paging>,
 ) -> ApiResult<Json<Paged<Resident>>> {
@@ -63,7 +63,7 @@ async fn list_residents(
         sex: q.sex,
         sort: q.sort,
     };
-    Ok(Json(s.store.list_residents(&scope, &f, p.page()?).await?))
+    Ok(Json(s.store.list_residents(reader(&caller)?, &f, p.page()?).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -92,7 +92,7 @@ pub struct NewResidentBody {
     responses((status = 201, body = Resident), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_resident(
     State(s): State<AppState>,
-    CallerScope(scope): CallerScope,
+    Auth(caller): Auth,
     ApiJson(b): ApiJson<NewResidentBody>,
 ) -> ApiResult<(StatusCode, Json<Resident>)> {
     let new = NewResident {
@@ -107,7 +107,7 @@ async fn create_resident(
         tags: b.tags,
         since: b.since,
     };
-    Ok((StatusCode::CREATED, Json(s.store.create_resident(&scope, new).await?)))
+    Ok((StatusCode::CREATED, Json(s.store.create_resident(&caller, new).await?)))
 }
 
 /// One resident.
@@ -115,10 +115,10 @@ async fn create_resident(
     responses((status = 200, body = Resident), (status = 404, body = ErrorBody)))]
 async fn get_resident(
     State(s): State<AppState>,
-    CallerScope(scope): CallerScope,
+    Auth(caller): Auth,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Resident>> {
-    Ok(Json(s.store.resident(&scope, id).await?))
+    Ok(Json(s.store.resident(reader(&caller)?, id).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -143,7 +143,7 @@ pub struct ResidentPatchBody {
     responses((status = 200, body = Resident), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update_resident(
     State(s): State<AppState>,
-    CallerScope(scope): CallerScope,
+    Auth(caller): Auth,
     ApiPath(id): ApiPath<i64>,
     ApiJson(b): ApiJson<ResidentPatchBody>,
 ) -> ApiResult<Json<Resident>> {
@@ -155,7 +155,7 @@ async fn update_resident(
         id_number: b.id_number,
         status: b.status,
     };
-    Ok(Json(s.store.update_resident(&scope, id, patch).await?))
+    Ok(Json(s.store.update_resident(&caller, id, patch).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -173,12 +173,12 @@ pub struct MoveBody {
     responses((status = 200, body = Resident), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn move_resident(
     State(s): State<AppState>,
-    CallerScope(scope): CallerScope,
+    Auth(caller): Auth,
     ApiPath(id): ApiPath<i64>,
     ApiJson(b): ApiJson<MoveBody>,
 ) -> ApiResult<Json<Resident>> {
     let mv = MoveResident { household_id: b.household_id, relation: b.relation, date: b.date };
-    Ok(Json(s.store.move_resident(&scope, id, mv).await?))
+    Ok(Json(s.store.move_resident(&caller, id, mv).await?))
 }
 
 /// A resident's household memberships, past and current.
@@ -186,10 +186,10 @@ async fn move_resident(
     responses((status = 200, body = Vec<Membership>), (status = 404, body = ErrorBody)))]
 async fn resident_memberships(
     State(s): State<AppState>,
-    CallerScope(scope): CallerScope,
+    Auth(caller): Auth,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Vec<Membership>>> {
-    Ok(Json(s.store.resident_memberships(&scope, id).await?))
+    Ok(Json(s.store.resident_memberships(reader(&caller)?, id).await?))
 }
 
 /// A resident's tags, past and current.
@@ -197,10 +197,10 @@ async fn resident_memberships(
     responses((status = 200, body = Vec<ResidentTag>), (status = 404, body = ErrorBody)))]
 async fn resident_tags(
     State(s): State<AppState>,
-    CallerScope(scope): CallerScope,
+    Auth(caller): Auth,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Vec<ResidentTag>>> {
-    Ok(Json(s.store.resident_tags(&scope, id).await?))
+    Ok(Json(s.store.resident_tags(reader(&caller)?, id).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -216,11 +216,11 @@ pub struct TagBody {
     responses((status = 200, body = Resident), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn add_resident_tag(
     State(s): State<AppState>,
-    CallerScope(scope): CallerScope,
+    Auth(caller): Auth,
     ApiPath(id): ApiPath<i64>,
     ApiJson(b): ApiJson<TagBody>,
 ) -> ApiResult<Json<Resident>> {
-    Ok(Json(s.store.add_resident_tag(&scope, id, &b.tag, b.since.as_deref()).await?))
+    Ok(Json(s.store.add_resident_tag(&caller, id, &b.tag, b.since.as_deref()).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -235,9 +235,9 @@ pub struct EndTagQuery {
     responses((status = 200, body = Resident), (status = 404, body = ErrorBody)))]
 async fn end_resident_tag(
     State(s): State<AppState>,
-    CallerScope(scope): CallerScope,
+    Auth(caller): Auth,
     ApiPath((id, tag)): ApiPath<(i64, String)>,
     ApiQuery(q): ApiQuery<EndTagQuery>,
 ) -> ApiResult<Json<Resident>> {
-    Ok(Json(s.store.end_resident_tag(&scope, id, &tag, q.until.as_deref()).await?))
+    Ok(Json(s.store.end_resident_tag(&caller, id, &tag, q.until.as_deref()).await?))
 }

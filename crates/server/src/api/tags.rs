@@ -6,7 +6,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use wangge_store::TagKind;
 
-use super::CallerScope;
+use super::Auth;
 use crate::AppState;
 use crate::error::{ApiJson, ApiResult, ErrorBody};
 
@@ -35,8 +35,8 @@ pub struct NewTagBody {
     responses((status = 201, body = TagKind), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_tag(
     State(s): State<AppState>,
-    CallerScope(scope): CallerScope,
+    Auth(caller): Auth,
     ApiJson(b): ApiJson<NewTagBody>,
 ) -> ApiResult<(StatusCode, Json<TagKind>)> {
-    Ok((StatusCode::CREATED, Json(s.store.create_tag_kind(&scope, &b.code, b.sensitive).await?)))
+    Ok((StatusCode::CREATED, Json(s.store.create_tag_kind(&caller, &b.code, b.sensitive).await?)))
 }

@@ -2,7 +2,7 @@
 //! this drives the store with the scope a grid chief's post will give; every store method that
 //! lists or changes scoped data is called.
 
-use wangge_core::{Level, Scope};
+use wangge_core::{Caller, Level, PostKind, Scope};
 use wangge_store::{
     AreaFilter, AreaPatch, CloseArea, HouseFilter, HousePatch, HouseholdFilter, HouseholdPatch, MoveResident, NewArea,
     NewHouse, NewHousehold, NewResident, Page, ResidentFilter, ResidentPatch, StoreError,
@@ -14,7 +14,7 @@ crate::on_both_engines!(grid_scope_is_isolated);
 
 fn refused<T: std::fmt::Debug>(r: Result<T, StoreError>) {
     match r {
-        Err(StoreError::NotFound { .. }) | Err(StoreError::Invalid { .. }) => {}
+        Err(StoreError::NotFound { .. } | StoreError::Invalid { .. } | StoreError::Forbidden { .. }) => {}
         other => panic!("expected a refusal, got {other:?}"),
     }
 }
@@ -35,6 +35,7 @@ async fn grid_scope_is_isolated(app: TestApp) {
         .unwrap();
     let (mine, other) = (&grids.items[0], &grids.items[1]);
     let scope = Scope::subtree(mine.path.clone());
+    let caller = Caller::for_post(0, 0, PostKind::GridChief, scope.clone());
 
     // The other grid's rows.
     let their_unit = store
@@ -107,7 +108,7 @@ async fn grid_scope_is_isolated(app: TestApp) {
     refused(
         store
             .create_area(
-                &scope,
+                &caller,
                 NewArea {
                     parent_id: Some(other.id),
                     code: format!("{}099", other.code),
@@ -120,26 +121,26 @@ async fn grid_scope_is_isolated(app: TestApp) {
     refused(
         store
             .create_area(
-                &scope,
+                &caller,
                 NewArea { parent_id: None, code: "350111".into(), name: "x".into(), ..Default::default() },
             )
             .await,
     );
-    refused(store.update_area(&scope, other.id, AreaPatch { name: Some("x".into()), ..Default::default() }).await);
-    refused(store.close_area(&scope, their_unit.id, CloseArea::default()).await);
+    refused(store.update_area(&caller, other.id, AreaPatch { name: Some("x".into()), ..Default::default() }).await);
+    refused(store.close_area(&caller, their_unit.id, CloseArea::default()).await);
     refused(
         store
             .create_house(
-                &scope,
+                &caller,
                 NewHouse { unit_id: their_unit.id, code: format!("{}9999", their_unit.code), address: "x".into() },
             )
             .await,
     );
-    refused(store.update_house(&scope, their_house.id, HousePatch { address: Some("x".into()) }).await);
+    refused(store.update_house(&caller, their_house.id, HousePatch { address: Some("x".into()) }).await);
     refused(
         store
             .create_household(
-                &scope,
+                &caller,
                 NewHousehold {
                     unit_id: their_unit.id,
                     house_id: None,
@@ -152,7 +153,7 @@ async fn grid_scope_is_isolated(app: TestApp) {
     refused(
         store
             .update_household(
-                &scope,
+                &caller,
                 their_household.id,
                 HouseholdPatch { address: Some("x".into()), ..Default::default() },
             )
@@ -161,7 +162,7 @@ async fn grid_scope_is_isolated(app: TestApp) {
     refused(
         store
             .update_household(
-                &scope,
+                &caller,
                 my_household.id,
                 HouseholdPatch { house_id: Some(their_house.id), ..Default::default() },
             )
@@ -170,20 +171,20 @@ async fn grid_scope_is_isolated(app: TestApp) {
     refused(
         store
             .create_resident(
-                &scope,
+                &caller,
                 NewResident { household_id: their_household.id, name: "x".into(), ..Default::default() },
             )
             .await,
     );
     refused(
         store
-            .update_resident(&scope, their_resident.id, ResidentPatch { name: Some("x".into()), ..Default::default() })
+            .update_resident(&caller, their_resident.id, ResidentPatch { name: Some("x".into()), ..Default::default() })
             .await,
     );
     refused(
         store
             .move_resident(
-                &scope,
+                &caller,
                 their_resident.id,
                 MoveResident { household_id: my_household.id, ..Default::default() },
             )
@@ -192,15 +193,15 @@ async fn grid_scope_is_isolated(app: TestApp) {
     refused(
         store
             .move_resident(
-                &scope,
+                &caller,
                 my_resident.id,
                 MoveResident { household_id: their_household.id, ..Default::default() },
             )
             .await,
     );
-    refused(store.add_resident_tag(&scope, their_resident.id, "volunteer", None).await);
-    refused(store.end_resident_tag(&scope, their_resident.id, "volunteer", None).await);
-    refused(store.create_tag_kind(&scope, "grid_only", false).await);
+    refused(store.add_resident_tag(&caller, their_resident.id, "volunteer", None).await);
+    refused(store.end_resident_tag(&caller, their_resident.id, "volunteer", None).await);
+    refused(store.create_tag_kind(&caller, "grid_only", false).await);
 
     assert_eq!(app.row_counts().await, before, "a refused call wrote something");
     let still = store.household(&all, their_household.id).await.unwrap();
