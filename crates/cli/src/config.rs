@@ -36,10 +36,21 @@ pub struct Settings {
     /// kept in DATA_DIR/secret.key, made on first start. Several servers must share one.
     #[arg(long, env = "WANGGE_SECRET_KEY", global = true, hide_env_values = true)]
     pub secret_key: Option<String>,
+    /// Key (64 hex digits) that seals ID numbers and phones in the database. Default: a random
+    /// key kept in DATA_DIR/data.key, made on first start. Keep a copy: without it the sealed
+    /// values are lost.
+    #[arg(long, env = "WANGGE_DATA_KEY", global = true, hide_env_values = true)]
+    pub data_key: Option<String>,
     /// Digits each level adds to the standard code: county, town, community, grid, unit, house,
     /// household.
     #[arg(long, env = "WANGGE_CODE_WIDTHS", default_value = "6,3,3,3,3,4,2", value_parser = parse_widths, global = true)]
     pub code_widths: CodeWidths,
+    /// How long a web session lasts, in minutes.
+    #[arg(long, env = "WANGGE_SESSION_MINUTES", default_value_t = 720, global = true)]
+    pub session_minutes: i64,
+    /// Send the session cookie over plain HTTP too (for a closed network without TLS).
+    #[arg(long, env = "WANGGE_INSECURE_COOKIES", global = true)]
+    pub insecure_cookies: bool,
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, env = "WANGGE_LOG", default_value = "info", global = true)]
     pub log: String,
@@ -66,8 +77,29 @@ impl Settings {
         let mut config = wangge_server::Config::for_database(url);
         config.bind = self.bind;
         config.hash_key = self.hash_key()?;
+        config.data_key = self.data_key()?;
         config.code_widths = self.code_widths;
+        config.session_ttl_seconds = self.session_minutes.max(1) * 60;
+        config.secure_cookies = !self.insecure_cookies;
         Ok(config)
+    }
+
+    /// The one password of the demo's people in charge: WANGGE_DEMO_PASSWORD, or one made
+    /// when the demo database was built and kept beside it.
+    pub fn demo_password(&self, database_file: &str) -> anyhow::Result<String> {
+        if let Ok(p) = std::env::var("WANGGE_DEMO_PASSWORD")
+            && p.len() >= 10
+        {
+            return Ok(p);
+        }
+        std::fs::create_dir_all(&self.data_dir)?;
+        let path = self.data_dir.join(format!("{database_file}.password"));
+        if let Ok(p) = std::fs::read_to_string(&path) {
+            return Ok(p.trim().to_string());
+        }
+        let p = wangge_store::accounts::random_token()[..12].to_string();
+        write_private(&path, p.as_bytes())?;
+        Ok(p)
     }
 
     fn hash_key(&self) -> anyhow::Result<Vec<u8>> {
@@ -88,6 +120,36 @@ impl Settings {
         write_private(&path, &key).with_context(|| format!("writing {}", path.display()))?;
         Ok(key)
     }
+
+    fn data_key(&self) -> anyhow::Result<[u8; 32]> {
+        if let Some(k) = &self.data_key {
+            return parse_data_key(k).context("WANGGE_DATA_KEY must be 64 hex digits (32 bytes)");
+        }
+        std::fs::create_dir_all(&self.data_dir)?;
+        let path = self.data_dir.join("data.key");
+        // Kept as hex text, so that an operator can copy it into WANGGE_DATA_KEY.
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            return parse_data_key(&text).with_context(|| format!("{} must hold 64 hex digits", path.display()));
+        }
+        let mut key = [0u8; 32];
+        use std::io::Read;
+        std::fs::File::open("/dev/urandom")
+            .and_then(|mut f| f.read_exact(&mut key))
+            .context("reading random bytes for the data key")?;
+        let text: String = key.iter().map(|b| format!("{b:02x}")).collect();
+        write_private(&path, format!("{text}\n").as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+        Ok(key)
+    }
+}
+
+fn parse_data_key(s: &str) -> anyhow::Result<[u8; 32]> {
+    let s = s.trim();
+    anyhow::ensure!(s.len() == 64 && s.bytes().all(|c| c.is_ascii_hexdigit()), "expected 64 hex digits");
+    let mut key = [0u8; 32];
+    for (i, b) in key.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16)?;
+    }
+    Ok(key)
 }
 
 #[cfg(unix)]
@@ -115,14 +177,38 @@ mod tests {
             data_dir: dir.clone(),
             bind: "127.0.0.1:0".parse().unwrap(),
             secret_key: None,
+            data_key: None,
             code_widths: CodeWidths::default(),
+            session_minutes: 720,
+            insecure_cookies: false,
             log: "info".into(),
         };
         let a = s.hash_key().unwrap();
         let b = s.hash_key().unwrap();
         assert_eq!(a.len(), 32);
         assert_eq!(a, b);
+        let d = s.data_key().unwrap();
+        assert_eq!(d, s.data_key().unwrap());
+        assert_ne!(d, [0; 32]);
+        let path = dir.join("data.key");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let given = Settings { data_key: Some(text.trim().to_uppercase()), ..s.clone() };
+        assert_eq!(given.data_key().unwrap(), d);
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn data_keys_are_64_hex_digits() {
+        assert_eq!(parse_data_key(&"ab".repeat(32)).unwrap(), [0xab; 32]);
+        assert!(parse_data_key(&"ab".repeat(31)).is_err());
+        assert!(parse_data_key(&"zz".repeat(32)).is_err());
+        assert!(parse_data_key(&"é".repeat(32)).is_err());
+        assert!(parse_data_key(&"+a".repeat(32)).is_err());
     }
 
     #[test]

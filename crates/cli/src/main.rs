@@ -7,8 +7,8 @@ use std::io::Write;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use wangge_core::Scope;
-use wangge_store::Store;
+use wangge_core::{Caller, PostKind, Scope};
+use wangge_store::{NewAccount, NewPost, Store};
 
 use crate::config::Settings;
 
@@ -37,6 +37,11 @@ enum Command {
         #[arg(long)]
         no_serve: bool,
     },
+    /// Manage accounts of people in charge.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
     /// Apply the database migrations and exit.
     Migrate,
     /// Measure the speed of the storage engines.
@@ -44,6 +49,30 @@ enum Command {
         #[command(subcommand)]
         what: bench::Bench,
     },
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    /// Create an account, optionally appointed to a post; prints its one-time password.
+    Add {
+        #[arg(long)]
+        login: String,
+        /// The person's name as shown to others.
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        phone: Option<String>,
+        /// A post kind: admin, station_chief, grid_chief, grid_member, unit_chief, hotline_agent, …
+        #[arg(long, requires = "area")]
+        post: Option<String>,
+        /// The standard code of the area of the post.
+        #[arg(long, requires = "post")]
+        area: Option<String>,
+    },
+    /// Disable an account; its sessions end at once.
+    Disable { login: String },
+    /// Give an account a new one-time password; its sessions end.
+    ResetPassword { login: String },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -56,7 +85,12 @@ fn main() -> anyhow::Result<()> {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = cli.settings;
     match cli.command {
-        Command::Serve => serve(settings.server_config(None)?).await,
+        Command::Serve => {
+            let config = settings.server_config(None)?;
+            first_admin(&config).await?;
+            serve(config).await
+        }
+        Command::User { action } => user(action, &settings).await,
         Command::Migrate => {
             let config = settings.server_config(None)?;
             let store = Store::open(&config.database_url, config.store_options()).await?;
@@ -85,7 +119,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     "\nbuilt the county: {} areas, {} houses, {} households, {} residents in {:.2} s",
                     report.areas, report.houses, report.households, report.residents, report.seconds
                 );
+                let county = store
+                    .list_areas(&Scope::everything(), &Default::default(), wangge_store::Page::new(None, Some(1))?)
+                    .await?;
+                let password = settings.demo_password(&name)?;
+                let people = store.seed_demo_people(county.items[0].id, &password).await?;
+                eprintln!(
+                    "appointed {} people in charge ({} posts left vacant on purpose)",
+                    people.accounts, people.gaps
+                );
             }
+            let password = settings.demo_password(&name)?;
+            eprintln!(
+                "sign in as county-350322 (county), town-350322100 (鲤南镇), station-350322100001 (圣泉社区), \
+                 grid-350322100001001 or unit-350322100001001001, with the password {password}"
+            );
             store.close().await;
             if no_serve {
                 return Ok(());
@@ -94,6 +142,92 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Bench { what } => bench::run(what, &settings).await,
     }
+}
+
+/// On a deployment without accounts, creates the first administrator (of the whole
+/// deployment) with a password from WANGGE_ADMIN_PASSWORD or a one-time one, printed once.
+async fn first_admin(config: &wangge_server::Config) -> anyhow::Result<()> {
+    let store = Store::open(&config.database_url, config.store_options()).await?;
+    if store.count_accounts().await? == 0 {
+        let given = std::env::var("WANGGE_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty());
+        let new = NewAccount {
+            login: "admin".into(),
+            display_name: "管理员 Administrator".into(),
+            password: given.clone(),
+            ..NewAccount::default()
+        };
+        let (account, one_time) = store.create_account(&Caller::system(), new).await?;
+        let post = NewPost {
+            account_id: account.id,
+            area_id: None,
+            kind: PostKind::Admin,
+            is_primary: true,
+            title: None,
+            started_on: None,
+        };
+        store.appoint(&Caller::system(), post).await?;
+        match one_time {
+            Some(p) => eprintln!(
+                "created the first administrator: login admin, one-time password {p} (change it at first sign-in)"
+            ),
+            None => eprintln!("created the first administrator: login admin, password from WANGGE_ADMIN_PASSWORD"),
+        }
+    }
+    store.close().await;
+    Ok(())
+}
+
+async fn user(action: UserAction, settings: &Settings) -> anyhow::Result<()> {
+    let config = settings.server_config(None)?;
+    let store = Store::open(&config.database_url, config.store_options()).await?;
+    let system = Caller::system();
+    match action {
+        UserAction::Add { login, name, phone, post, area } => {
+            let post = match (post, area) {
+                (Some(kind), Some(code)) => {
+                    let kind = PostKind::parse(&kind).with_context(|| format!("unknown post kind {kind}"))?;
+                    let filter = wangge_store::AreaFilter { code: Some(code.clone()), ..Default::default() };
+                    let found = store
+                        .list_areas(&Scope::everything(), &filter, wangge_store::Page::new(None, Some(1))?)
+                        .await?;
+                    let area = found.items.first().with_context(|| format!("no open area has the code {code}"))?;
+                    Some((kind, area.id))
+                }
+                _ => None,
+            };
+            let new = NewAccount { login, display_name: name, phone, ..NewAccount::default() };
+            let (account, one_time) = store.create_account(&system, new).await?;
+            if let Some((kind, area_id)) = post {
+                let p = NewPost {
+                    account_id: account.id,
+                    area_id: Some(area_id),
+                    kind,
+                    is_primary: true,
+                    title: None,
+                    started_on: None,
+                };
+                store.appoint(&system, p).await?;
+            }
+            println!(
+                "created {} (account {}); one-time password: {}",
+                account.login,
+                account.id,
+                one_time.unwrap_or_default()
+            );
+        }
+        UserAction::Disable { login } => {
+            let account = store.account_by_login(&login).await?;
+            store.disable_account(&system, account.id).await?;
+            println!("disabled {login}; its sessions have ended");
+        }
+        UserAction::ResetPassword { login } => {
+            let account = store.account_by_login(&login).await?;
+            let p = store.reset_password(&system, account.id).await?;
+            println!("new one-time password for {login}: {p}");
+        }
+    }
+    store.close().await;
+    Ok(())
 }
 
 async fn serve(config: wangge_server::Config) -> anyhow::Result<()> {

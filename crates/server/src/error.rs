@@ -57,6 +57,9 @@ impl From<StoreError> for ApiError {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message, Some(field))
             }
             StoreError::Conflict { field, code, message } => ApiError::new(StatusCode::CONFLICT, code, message, field),
+            StoreError::MissingRef { field, code, message } => {
+                ApiError::new(StatusCode::NOT_FOUND, code, message, Some(field))
+            }
             StoreError::Forbidden { message } => ApiError::new(StatusCode::FORBIDDEN, "forbidden", message, None),
             StoreError::Db(sqlx::Error::Database(db)) if db.is_unique_violation() => ApiError::new(
                 StatusCode::CONFLICT,

@@ -2,6 +2,7 @@
 //! [`App`]; tests build one on port 0 and talk to the real server.
 
 pub mod api;
+pub mod auth;
 pub mod error;
 
 use std::net::SocketAddr;
@@ -21,8 +22,14 @@ pub struct Config {
     pub bind: SocketAddr,
     pub database_url: String,
     pub hash_key: Vec<u8>,
+    /// Key that seals ID numbers and phones at rest.
+    pub data_key: [u8; 32],
     pub code_widths: CodeWidths,
     pub max_connections: u32,
+    /// How long a web session lasts.
+    pub session_ttl_seconds: i64,
+    /// Mark the session cookie `Secure` (sent over HTTPS only; browsers exempt localhost).
+    pub secure_cookies: bool,
 }
 
 impl Config {
@@ -32,8 +39,11 @@ impl Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             database_url: database_url.into(),
             hash_key: StoreOptions::default().hash_key,
+            data_key: StoreOptions::default().data_key,
             code_widths: CodeWidths::default(),
             max_connections: 8,
+            session_ttl_seconds: 12 * 3600,
+            secure_cookies: true,
         }
     }
 
@@ -41,6 +51,7 @@ impl Config {
         StoreOptions {
             max_connections: self.max_connections,
             hash_key: self.hash_key.clone(),
+            data_key: self.data_key,
             code_widths: self.code_widths,
         }
     }
@@ -50,6 +61,8 @@ impl Config {
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub store: Store,
+    pub session_ttl_seconds: i64,
+    pub secure_cookies: bool,
 }
 
 /// A bound, not yet running server.
@@ -62,13 +75,16 @@ pub struct App {
 /// Opens the store (applying migrations) and binds the listener.
 pub async fn build(config: &Config) -> Result<App, StartError> {
     let store = Store::open(&config.database_url, config.store_options()).await?;
-    build_with_store(store, config.bind).await
+    let state =
+        AppState { store, session_ttl_seconds: config.session_ttl_seconds, secure_cookies: config.secure_cookies };
+    build_with_state(state, config.bind).await
 }
 
 /// Binds a listener for an already opened store.
-pub async fn build_with_store(store: Store, bind: SocketAddr) -> Result<App, StartError> {
+pub async fn build_with_state(state: AppState, bind: SocketAddr) -> Result<App, StartError> {
     let listener = TcpListener::bind(bind).await.map_err(|e| StartError::Bind(bind, e))?;
-    let router = router(AppState { store: store.clone() });
+    let store = state.store.clone();
+    let router = router(state);
     Ok(App { listener, router, store })
 }
 
@@ -90,12 +106,16 @@ impl App {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
+        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await
     }
 
     /// Serves in the background; for tests.
     pub fn spawn(self) -> tokio::task::JoinHandle<std::io::Result<()>> {
-        tokio::spawn(async move { axum::serve(self.listener, self.router).await })
+        tokio::spawn(async move {
+            axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>()).await
+        })
     }
 }
 
@@ -112,6 +132,11 @@ impl App {
         (name = "households", description = "Households, each in exactly one unit"),
         (name = "residents", description = "Residents, their household memberships and tags"),
         (name = "tags", description = "Kinds of resident tags"),
+        (name = "session", description = "Signing in and out, switching posts"),
+        (name = "accounts", description = "Accounts of people in charge"),
+        (name = "posts", description = "Posts (岗位): who is in charge where"),
+        (name = "tokens", description = "API tokens for machines"),
+        (name = "audit", description = "The audit log of writes and reveals"),
         (name = "meta", description = "The API itself")
     )
 )]

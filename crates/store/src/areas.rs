@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use wangge_core::area::{child_path, root_path};
-use wangge_core::{AreaKind, Caller, Level, Permission, Scope};
+use wangge_core::{AreaKind, Caller, Level, Permission, PostKind, Scope};
 
 use crate::audit;
 use crate::sql::{Sql, like_contains};
@@ -119,11 +119,11 @@ pub struct AreaTreeNode {
 /// Gaps in who is in charge and in the registry.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Coverage {
-    /// Active units with no unit chief. Posts arrive with accounts; until then every unit counts.
+    /// Open units with no open primary unit chief.
     pub units_without_unit_chief: i64,
-    /// Active grids with no grid chief. Posts arrive with accounts; until then every grid counts.
+    /// Open grids with no open primary grid chief.
     pub grids_without_grid_chief: i64,
-    /// Active communities with no station chief. Posts arrive with accounts.
+    /// Open communities with no open primary station chief.
     pub communities_without_station_chief: i64,
     pub houses_without_households: i64,
     pub households_without_head: i64,
@@ -245,7 +245,7 @@ impl Store {
         }
         let parent = match new.parent_id {
             Some(pid) => Some(self.area(scope, pid).await.map_err(|e| match e {
-                StoreError::NotFound { .. } => StoreError::invalid(
+                StoreError::NotFound { .. } => StoreError::missing_ref(
                     "parent_id",
                     "unknown_parent",
                     format!("there is no area {pid} to place this area under"),
@@ -397,7 +397,7 @@ impl Store {
         }
         if let Some(sid) = close.successor_id {
             let succ = self.area(scope, sid).await.map_err(|_| {
-                StoreError::invalid(
+                StoreError::missing_ref(
                     "successor_id",
                     "unknown_successor",
                     format!("there is no area {sid} to succeed this one"),
@@ -499,17 +499,12 @@ impl Store {
             let n: i64 = r.try_get("n")?;
             children_by_level.insert(level, n);
         }
-        let below = |l: Level| {
-            if area.level == l && area.valid_to.is_none() {
-                1
-            } else {
-                children_by_level.get(l.as_str()).copied().unwrap_or(0)
-            }
-        };
         let coverage = Coverage {
-            units_without_unit_chief: below(Level::Unit),
-            grids_without_grid_chief: below(Level::Grid),
-            communities_without_station_chief: below(Level::Community),
+            units_without_unit_chief: self.areas_without(&area.path, Level::Unit, PostKind::UnitChief).await?,
+            grids_without_grid_chief: self.areas_without(&area.path, Level::Grid, PostKind::GridChief).await?,
+            communities_without_station_chief: self
+                .areas_without(&area.path, Level::Community, PostKind::StationChief)
+                .await?,
             houses_without_households: get(stats::HOUSES_EMPTY),
             households_without_head: get(stats::HOUSEHOLDS_NO_HEAD),
         };

@@ -4,18 +4,21 @@
 //! batch itself, which is always a whole new county.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Instant;
+
+use chrono::{Datelike, NaiveDate};
 
 use serde::Serialize;
 use sqlx::postgres::PgConnection;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
-use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Row};
+use sqlx::sqlite::{SqliteArguments, SqliteConnectOptions, SqliteConnection};
+use sqlx::{Arguments, AssertSqlSafe, ConnectOptions, Connection, Row};
 use wangge_core::Level;
 use wangge_core::area::{child_path, root_path};
 use wangge_demo::Plan;
 
-use crate::sql::Arg;
 use crate::{Engine, Store, StoreError, StoreResult, now_text, stats};
 
 /// What a bulk load wrote.
@@ -65,6 +68,9 @@ impl Native {
                 let mut conn = PgConnection::connect(url).await?;
                 // Index builds sort in memory rather than in temporary files.
                 sqlx::raw_sql("SET maintenance_work_mem = '1GB'").execute(&mut conn).await?;
+                // Adding a foreign key back checks it with one join, whose hash table should
+                // fit in memory.
+                sqlx::raw_sql("SET work_mem = '256MB'").execute(&mut conn).await?;
                 Native::Postgres(conn)
             }
         })
@@ -117,7 +123,7 @@ impl Native {
         columns: &[&str],
         fixed: &[(&str, &str)],
         count: usize,
-        mut row: impl FnMut(usize, &mut Vec<Arg>),
+        row: impl Fn(usize, &mut RowOut<'_>),
         progress: &mut dyn FnMut(&str, usize),
     ) -> StoreResult<()> {
         let names: Vec<&str> = columns.iter().copied().chain(fixed.iter().map(|(c, _)| *c)).collect();
@@ -129,23 +135,38 @@ impl Native {
                 let literals: String = fixed.iter().map(|(_, v)| format!(", '{}'", v.replace('\'', "''"))).collect();
                 let tuple = format!("({}{literals})", vec!["?"; columns.len()].join(", "));
                 let head = format!("INSERT INTO {table} ({}) VALUES ", names.join(", "));
+                let build = |start: usize| {
+                    let mut args = SqliteArguments::default();
+                    args.reserve(per * columns.len(), 0);
+                    let mut out = RowOut::Sqlite(&mut args);
+                    for i in start..count.min(start + per) {
+                        row(i, &mut out);
+                    }
+                    args
+                };
+                let full = format!("{head}{}", vec![tuple.as_str(); per].join(", "));
                 let mut start = 0;
-                let mut args = Vec::with_capacity(per * columns.len());
+                let mut args = build(0);
                 while start < count {
                     let n = per.min(count - start);
-                    let text = format!("{head}{}", vec![tuple.as_str(); n].join(", "));
-                    args.clear();
-                    for i in start..start + n {
-                        row(i, &mut args);
+                    let text = if n == per { full.clone() } else { format!("{head}{}", vec![tuple.as_str(); n].join(", ")) };
+                    let q = sqlx::query_with(AssertSqlSafe(text), std::mem::take(&mut args));
+                    // SQLite runs on its own worker thread: the next chunk's values are built
+                    // here meanwhile (the yield lets the statement reach the worker first).
+                    if std::env::var_os("WANGGE_BULK_SERIAL").is_some() {
+                        q.execute(&mut *conn).await?;
+                        if start + n < count {
+                            args = build(start + n);
+                        }
+                    } else {
+                    let next = async {
+                        tokio::task::yield_now().await;
+                        if start + n < count { build(start + n) } else { SqliteArguments::default() }
+                    };
+                    let (done, built) = tokio::join!(q.execute(&mut *conn), next);
+                    done?;
+                    args = built;
                     }
-                    let mut q = sqlx::query(AssertSqlSafe(text));
-                    for a in args.drain(..) {
-                        q = match a {
-                            Arg::I64(v) => q.bind(v),
-                            Arg::Text(v) => q.bind(v),
-                        };
-                    }
-                    q.execute(&mut *conn).await?;
                     start += n;
                     progress(table, start);
                 }
@@ -154,20 +175,9 @@ impl Native {
                 let mut copy = conn.copy_in_raw(&format!("COPY {table} ({}) FROM STDIN", names.join(", "))).await?;
                 let literals: String = fixed.iter().map(|(_, v)| format!("\t{}", copy_escape(v))).collect();
                 let mut buf = String::with_capacity(COPY_CHUNK + 4096);
-                let mut args = Vec::with_capacity(columns.len());
                 for i in 0..count {
-                    args.clear();
-                    row(i, &mut args);
-                    for (k, a) in args.iter().enumerate() {
-                        if k > 0 {
-                            buf.push('\t');
-                        }
-                        match a {
-                            Arg::I64(Some(v)) => buf.push_str(&v.to_string()),
-                            Arg::Text(Some(v)) => buf.push_str(&copy_escape(v)),
-                            Arg::I64(None) | Arg::Text(None) => buf.push_str("\\N"),
-                        }
-                    }
+                    let mut out = RowOut::Copy { buf: &mut buf, first: true };
+                    row(i, &mut out);
                     buf.push_str(&literals);
                     buf.push('\n');
                     if buf.len() >= COPY_CHUNK {
@@ -187,6 +197,100 @@ impl Native {
     }
 }
 
+/// Where a row's values go: straight into the engine's own form, without a value enum between.
+enum RowOut<'a> {
+    Sqlite(&'a mut SqliteArguments),
+    Copy { buf: &'a mut String, first: bool },
+}
+
+impl RowOut<'_> {
+    fn sep(&mut self) {
+        if let RowOut::Copy { buf, first } = self {
+            if !*first {
+                buf.push('\t');
+            }
+            *first = false;
+        }
+    }
+
+    fn int(&mut self, v: i64) {
+        self.sep();
+        match self {
+            RowOut::Sqlite(a) => add(a, v),
+            RowOut::Copy { buf, .. } => {
+                let _ = write!(buf, "{v}");
+            }
+        }
+    }
+
+    fn opt_int(&mut self, v: Option<i64>) {
+        match v {
+            Some(v) => self.int(v),
+            None => self.null(),
+        }
+    }
+
+    fn text(&mut self, v: &str) {
+        self.sep();
+        match self {
+            RowOut::Sqlite(a) => add(a, v),
+            RowOut::Copy { buf, .. } => buf.push_str(&copy_escape(v)),
+        }
+    }
+
+    /// A value shared by many rows: SQLite takes a reference to it instead of a copy.
+    fn shared(&mut self, v: &Arc<str>) {
+        self.sep();
+        match self {
+            RowOut::Sqlite(a) => add(a, v.clone()),
+            RowOut::Copy { buf, .. } => buf.push_str(&copy_escape(v)),
+        }
+    }
+
+    fn opt_text(&mut self, v: Option<&str>) {
+        match v {
+            Some(v) => self.text(v),
+            None => self.null(),
+        }
+    }
+
+    fn null(&mut self) {
+        self.sep();
+        match self {
+            RowOut::Sqlite(a) => add(a, None::<i64>),
+            RowOut::Copy { buf, .. } => buf.push_str("\\N"),
+        }
+    }
+}
+
+fn add<'q, T: sqlx::Encode<'q, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>>(args: &mut SqliteArguments, v: T) {
+    // Encoding integers and text into SQLite's arguments cannot fail.
+    args.add(v).expect("a plain value encodes");
+}
+
+/// What a resident's row stores of its phone and ID number besides the last 4 digits.
+struct Personal {
+    phone_sealed: Option<String>,
+    phone_hash: Option<String>,
+    id_sealed: String,
+    id_hash: String,
+}
+
+fn last4(s: &str) -> &str {
+    &s[s.len() - 4..]
+}
+
+/// `YYYY-MM-DD` without going through a formatter: a million birth dates add up.
+fn iso_date(d: NaiveDate, buf: &mut [u8; 10]) -> &str {
+    let (y, m, day) = (d.year().clamp(0, 9999) as u32, d.month(), d.day());
+    for (k, v) in [(0, y / 1000), (1, y / 100 % 10), (2, y / 10 % 10), (3, y % 10), (5, m / 10), (6, m % 10), (8, day / 10), (9, day % 10)] {
+        buf[k] = b'0' + v as u8;
+    }
+    buf[4] = b'-';
+    buf[7] = b'-';
+    std::str::from_utf8(buf).expect("ASCII digits")
+}
+
 /// A value in PostgreSQL's `COPY` text format.
 fn copy_escape(s: &str) -> std::borrow::Cow<'_, str> {
     if !s.contains(['\\', '\t', '\n', '\r']) {
@@ -194,6 +298,18 @@ fn copy_escape(s: &str) -> std::borrow::Cow<'_, str> {
     }
     s.replace('\\', "\\\\").replace('\t', "\\t").replace('\n', "\\n").replace('\r', "\\r").into()
 }
+
+/// Indexes whose keys a plan's rows arrive in ascending order: kept while loading, each
+/// insert appends at the right edge, which costs less than sorting them afterwards.
+const IN_ORDER: [&str; 7] = [
+    "houses_unit",
+    "households_house",
+    "households_unit",
+    "residents_household",
+    "memberships_resident",
+    "memberships_household",
+    "resident_tags_resident",
+];
 
 const BULK_TABLES: [&str; 5] = ["houses", "households", "residents", "memberships", "resident_tags"];
 
@@ -211,8 +327,13 @@ impl Store {
         })
         .await?;
         match self.load_plan_in(&mut conn, plan, progress).await {
-            Ok(report) => {
+            Ok(mut report) => {
+                // The commit writes and syncs the whole batch: part of the load's time.
+                let t = Instant::now();
                 conn.exec("COMMIT").await?;
+                let commit = t.elapsed().as_secs_f64();
+                report.phases.push(("commit".into(), commit));
+                report.seconds += commit;
                 Ok(report)
             }
             Err(e) => {
@@ -229,6 +350,19 @@ impl Store {
         progress: &mut dyn FnMut(&str, usize),
     ) -> StoreResult<LoadReport> {
         let started = Instant::now();
+        // The residents' sealed values and keyed hashes, the costliest part of their rows, are
+        // worked out on every core while the tables before them load.
+        let inputs: Vec<(Option<String>, String)> =
+            plan.residents.iter().map(|r| (r.phone.clone(), r.id_number.clone())).collect();
+        let store = self.clone();
+        let personal = tokio::task::spawn_blocking(move || {
+            crate::crypto::par_map(&inputs, |(phone, id)| Personal {
+                phone_sealed: phone.as_deref().map(|p| store.seal(p)),
+                phone_hash: phone.as_deref().map(|p| store.keyed_hash(p)),
+                id_sealed: store.seal(id),
+                id_hash: store.keyed_hash(id),
+            })
+        });
         let mut phases: Vec<(String, f64)> = Vec::new();
         let mut mark = Instant::now();
         let mut phase = |name: &str, phases: &mut Vec<(String, f64)>| {
@@ -255,6 +389,9 @@ impl Store {
                     ),
                 })
                 .await?;
+            let keep_env = std::env::var_os("WANGGE_BULK_KEEP").is_some();
+            let indexes: Vec<(String, String)> =
+                indexes.into_iter().filter(|(name, _)| !(keep_env && IN_ORDER.contains(&name.as_str()))).collect();
             for (name, _) in &indexes {
                 conn.exec(&format!("DROP INDEX {name}")).await?;
             }
@@ -306,25 +443,25 @@ impl Store {
                 _ => 0,
             });
         }
+        // Each unit's path, shared by all the rows below it rather than copied into each.
+        let shared_paths: Vec<Arc<str>> = paths.iter().map(|p| Arc::from(p.as_str())).collect();
         conn.write_rows(
             "areas",
             &["id", "county_id", "parent_id", "level", "kind", "code", "name", "path", "depth", "boundary"],
             &[("valid_from", as_of.as_str()), ("created_at", now.as_str()), ("updated_at", now.as_str())],
             plan.areas.len(),
-            |i, args| {
+            |i, out| {
                 let a = &plan.areas[i];
-                args.extend([
-                    Arg::from(area0 + i as i64),
-                    counties[i].into(),
-                    a.parent.map(|p| area0 + p as i64).into(),
-                    a.level.as_str().into(),
-                    a.kind.as_str().into(),
-                    a.code.as_str().into(),
-                    a.name.as_str().into(),
-                    paths[i].as_str().into(),
-                    (a.level.depth() as i64).into(),
-                    a.boundary.clone().into(),
-                ]);
+                out.int(area0 + i as i64);
+                out.int(counties[i]);
+                out.opt_int(a.parent.map(|p| area0 + p as i64));
+                out.text(a.level.as_str());
+                out.text(a.kind.as_str());
+                out.text(&a.code);
+                out.text(&a.name);
+                out.shared(&shared_paths[i]);
+                out.int(a.level.depth() as i64);
+                out.opt_text(a.boundary.as_deref());
             },
             progress,
         )
@@ -336,17 +473,15 @@ impl Store {
             &["id", "county_id", "grid_id", "unit_id", "area_path", "code", "address"],
             &[("created_at", now.as_str()), ("updated_at", now.as_str())],
             plan.houses.len(),
-            |i, args| {
+            |i, out| {
                 let h = &plan.houses[i];
-                args.extend([
-                    Arg::from(house0 + i as i64),
-                    counties[h.unit].into(),
-                    grids[h.unit].into(),
-                    (area0 + h.unit as i64).into(),
-                    paths[h.unit].as_str().into(),
-                    h.code.as_str().into(),
-                    h.address.as_str().into(),
-                ]);
+                out.int(house0 + i as i64);
+                out.int(counties[h.unit]);
+                out.int(grids[h.unit]);
+                out.int(area0 + h.unit as i64);
+                out.shared(&shared_paths[h.unit]);
+                out.text(&h.code);
+                out.text(&h.address);
             },
             progress,
         )
@@ -358,26 +493,26 @@ impl Store {
             &["id", "county_id", "grid_id", "unit_id", "area_path", "house_id", "code", "address", "head_resident_id"],
             &[("created_at", now.as_str()), ("updated_at", now.as_str())],
             plan.households.len(),
-            |i, args| {
+            |i, out| {
                 let h = &plan.households[i];
                 let unit = plan.houses[h.house].unit;
-                args.extend([
-                    Arg::from(household0 + i as i64),
-                    counties[unit].into(),
-                    grids[unit].into(),
-                    (area0 + unit as i64).into(),
-                    paths[unit].as_str().into(),
-                    (house0 + h.house as i64).into(),
-                    h.code.as_str().into(),
-                    h.address.as_str().into(),
-                    (resident0 + h.head as i64).into(),
-                ]);
+                out.int(household0 + i as i64);
+                out.int(counties[unit]);
+                out.int(grids[unit]);
+                out.int(area0 + unit as i64);
+                out.shared(&shared_paths[unit]);
+                out.int(house0 + h.house as i64);
+                out.text(&h.code);
+                out.text(&h.address);
+                out.int(resident0 + h.head as i64);
             },
             progress,
         )
         .await?;
         phase("households", &mut phases);
 
+        let personal = personal.await.map_err(|e| StoreError::Config(format!("sealing failed: {e}")))?;
+        phase("sealing (waited for)", &mut phases);
         conn.write_rows(
             "residents",
             &[
@@ -390,42 +525,42 @@ impl Store {
                 "name",
                 "sex",
                 "birth_date",
-                "phone",
+                "phone_sealed",
                 "phone_hash",
                 "phone_last4",
-                "id_number",
+                "id_number_sealed",
                 "id_number_hash",
                 "id_number_last4",
                 "status",
             ],
             &[("created_at", now.as_str()), ("updated_at", now.as_str())],
             plan.residents.len(),
-            |i, args| {
+            |i, out| {
                 let r = &plan.residents[i];
+                let p = &personal[i];
                 let unit = plan.houses[plan.households[r.household].house].unit;
-                let last4 = |s: &str| s[s.len() - 4..].to_string();
-                args.extend([
-                    Arg::from(resident0 + i as i64),
-                    counties[unit].into(),
-                    grids[unit].into(),
-                    (area0 + unit as i64).into(),
-                    paths[unit].as_str().into(),
-                    (household0 + r.household as i64).into(),
-                    r.name.as_str().into(),
-                    r.sex.as_str().into(),
-                    r.birth_date.format("%Y-%m-%d").to_string().into(),
-                    r.phone.clone().into(),
-                    r.phone.as_deref().map(|p| self.keyed_hash(p)).into(),
-                    r.phone.as_deref().map(last4).into(),
-                    r.id_number.as_str().into(),
-                    self.keyed_hash(&r.id_number).into(),
-                    last4(&r.id_number).into(),
-                    r.status.as_str().into(),
-                ]);
+                let mut date = [0u8; 10];
+                out.int(resident0 + i as i64);
+                out.int(counties[unit]);
+                out.int(grids[unit]);
+                out.int(area0 + unit as i64);
+                out.shared(&shared_paths[unit]);
+                out.int(household0 + r.household as i64);
+                out.text(&r.name);
+                out.text(r.sex.as_str());
+                out.text(iso_date(r.birth_date, &mut date));
+                out.opt_text(p.phone_sealed.as_deref());
+                out.opt_text(p.phone_hash.as_deref());
+                out.opt_text(r.phone.as_deref().map(last4));
+                out.text(&p.id_sealed);
+                out.text(&p.id_hash);
+                out.text(last4(&r.id_number));
+                out.text(r.status.as_str());
             },
             progress,
         )
         .await?;
+        drop(personal);
         phase("residents", &mut phases);
 
         conn.write_rows(
@@ -433,16 +568,14 @@ impl Store {
             &["id", "county_id", "resident_id", "household_id", "relation"],
             &[("since", as_of.as_str())],
             plan.residents.len(),
-            |i, args| {
+            |i, out| {
                 let r = &plan.residents[i];
                 let unit = plan.houses[plan.households[r.household].house].unit;
-                args.extend([
-                    Arg::from(membership0 + i as i64),
-                    counties[unit].into(),
-                    (resident0 + i as i64).into(),
-                    (household0 + r.household as i64).into(),
-                    r.relation.into(),
-                ]);
+                out.int(membership0 + i as i64);
+                out.int(counties[unit]);
+                out.int(resident0 + i as i64);
+                out.int(household0 + r.household as i64);
+                out.text(r.relation);
             },
             progress,
         )
@@ -456,14 +589,12 @@ impl Store {
             &["id", "county_id", "resident_id", "tag"],
             &[("since", as_of.as_str())],
             tags.len(),
-            |i, args| {
+            |i, out| {
                 let (r, tag) = tags[i];
-                args.extend([
-                    Arg::from(tag0 + i as i64),
-                    counties[0].into(),
-                    (resident0 + r as i64).into(),
-                    tag.into(),
-                ]);
+                out.int(tag0 + i as i64);
+                out.int(counties[0]);
+                out.int(resident0 + r as i64);
+                out.text(tag);
             },
             progress,
         )
@@ -479,16 +610,21 @@ impl Store {
             &["area_id", "metric", "value"],
             &[],
             rows.len(),
-            |i, args| {
+            |i, out| {
                 let (a, m, v) = rows[i];
-                args.extend([Arg::from(a), m.as_str().into(), v.into()]);
+                out.int(a);
+                out.text(m);
+                out.int(v);
             },
             progress,
         )
         .await?;
         phase("area_stats", &mut phases);
-        for (_, sql) in &dropped {
+        for (name, sql) in &dropped {
             conn.exec(sql).await?;
+            if std::env::var_os("WANGGE_BULK_DETAIL").is_some() {
+                phase(&format!("+{name}"), &mut phases);
+            }
         }
         phase("indexes and keys", &mut phases);
         if self.engine == Engine::Postgres {

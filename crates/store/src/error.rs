@@ -4,6 +4,9 @@ pub enum StoreError {
     /// Absent, or outside the caller's scope: the two are not told apart.
     #[error("{what} {id} was not found")]
     NotFound { what: &'static str, id: String },
+    /// A reference to a record that is absent or outside the caller's scope; `field` names it.
+    #[error("{message}")]
+    MissingRef { field: &'static str, code: &'static str, message: String },
     /// Input that breaks a rule; `field` names the input at fault.
     #[error("{message}")]
     Invalid { field: &'static str, code: &'static str, message: String },
@@ -24,6 +27,10 @@ pub type StoreResult<T> = Result<T, StoreError>;
 impl StoreError {
     pub fn invalid(field: &'static str, code: &'static str, message: impl Into<String>) -> Self {
         StoreError::Invalid { field, code, message: message.into() }
+    }
+
+    pub fn missing_ref(field: &'static str, code: &'static str, message: impl Into<String>) -> Self {
+        StoreError::MissingRef { field, code, message: message.into() }
     }
 
     pub fn conflict(field: Option<&'static str>, code: &'static str, message: impl Into<String>) -> Self {

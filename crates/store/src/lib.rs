@@ -4,12 +4,16 @@
 //!
 //! Every method that lists or changes scoped data takes the caller's [`Scope`].
 
+pub mod accounts;
 pub mod admin;
 mod areas;
 mod audit;
 mod bulk;
+mod crypto;
+mod demo_people;
 mod error;
 mod migrate;
+mod posts;
 mod registry;
 mod sql;
 mod stats;
@@ -24,14 +28,18 @@ use log::LevelFilter;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
+pub use accounts::{Account, NewAccount, Session, SignInError};
 pub use areas::{Area, AreaFilter, AreaPatch, AreaSummary, AreaTreeNode, CloseArea, Coverage, NewArea};
 pub use audit::{AuditEvent, AuditFilter};
 pub use bulk::LoadReport;
+pub use demo_people::PeopleReport;
 pub use error::{StoreError, StoreResult};
 pub use migrate::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE, Migration};
+pub use posts::{NewPost, Post, PostFilter};
 pub use registry::{
     House, HouseFilter, HousePatch, Household, HouseholdFilter, HouseholdPatch, Member, Membership, MoveResident,
-    NewHouse, NewHousehold, NewResident, Resident, ResidentFilter, ResidentPatch, ResidentTag, TagKind,
+    NewHouse, NewHousehold, NewResident, Resident, ResidentFilter, ResidentPatch, ResidentTag, RevealedResident,
+    TagKind,
 };
 pub use wangge_core::{Caller, Permission, PostKind, Scope};
 
@@ -125,7 +133,12 @@ impl Sort {
 
     fn sql(&self) -> String {
         let dir = if self.descending { "DESC" } else { "ASC" };
-        format!("{} {dir}, id {dir}", self.column)
+        // The tie-break on id takes the sort column's table alias, if any, to stay unambiguous.
+        let id = match self.column.split_once('.') {
+            Some((alias, _)) => format!("{alias}.id"),
+            None => "id".to_string(),
+        };
+        format!("{} {dir}, {id} {dir}", self.column)
     }
 }
 
@@ -135,6 +148,8 @@ pub struct StoreOptions {
     pub max_connections: u32,
     /// Key of the keyed hash (HMAC-SHA256) that makes ID numbers and phones searchable.
     pub hash_key: Vec<u8>,
+    /// Key of the cipher that seals ID numbers and phones at rest. Losing it loses them.
+    pub data_key: [u8; 32],
     pub code_widths: wangge_core::CodeWidths,
 }
 
@@ -143,6 +158,8 @@ impl Default for StoreOptions {
         StoreOptions {
             max_connections: 8,
             hash_key: b"wangge-development-key".to_vec(),
+            // For tests and development only: a deployment takes its own (see the CLI).
+            data_key: *b"wangge-development-data-key-0001",
             code_widths: wangge_core::CodeWidths::default(),
         }
     }
@@ -155,6 +172,7 @@ pub struct Store {
     url: String,
     engine: Engine,
     hasher: Hmac<Sha256>,
+    sealer: crypto::Sealer,
     widths: wangge_core::CodeWidths,
 }
 
@@ -202,7 +220,8 @@ impl Store {
             .map_err(|e| StoreError::Config(format!("cannot open the database: {e}")))?;
         let hasher = Hmac::<Sha256>::new_from_slice(&options.hash_key)
             .map_err(|e| StoreError::Config(format!("bad hash key: {e}")))?;
-        let store = Store { pool, url: url.clone(), engine, hasher, widths: options.code_widths };
+        let sealer = crypto::Sealer::new(&options.data_key);
+        let store = Store { pool, url: url.clone(), engine, hasher, sealer, widths: options.code_widths };
         migrate::apply(&store.pool, engine).await?;
         registry::seed_tag_kinds(&store).await?;
         Ok(store)
@@ -246,6 +265,16 @@ impl Store {
             out.push(char::from(HEX[usize::from(b & 15)]));
         }
         out
+    }
+
+    /// A personal value sealed with the data key, for storage.
+    pub fn seal(&self, value: &str) -> String {
+        self.sealer.seal(value)
+    }
+
+    /// The clear value of what [`Store::seal`] made; fails on a wrong key or altered data.
+    pub fn open_sealed(&self, sealed: &str) -> StoreResult<String> {
+        self.sealer.open(sealed)
     }
 }
 

@@ -47,6 +47,17 @@ pub struct Household {
     pub updated_at: String,
 }
 
+/// A resident's personal numbers in clear, for a caller who may see them and said why.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RevealedResident {
+    pub id: i64,
+    pub id_number: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// The longest purpose a reveal may state.
+pub const MAX_PURPOSE_CHARS: usize = 200;
+
 /// A resident as lists show them: personal numbers masked to their last four characters.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Resident {
@@ -342,7 +353,7 @@ impl Store {
     async fn placement_unit(&self, scope: &Scope, unit_id: i64, what: &str) -> StoreResult<Area> {
         let unit = self.area(scope, unit_id).await.map_err(|e| match e {
             StoreError::NotFound { .. } => {
-                StoreError::invalid("unit_id", "unknown_area", format!("there is no unit {unit_id}"))
+                StoreError::missing_ref("unit_id", "unknown_area", format!("there is no unit {unit_id}"))
             }
             e => e,
         })?;
@@ -567,7 +578,7 @@ impl Store {
     async fn house_in_unit(&self, scope: &Scope, house_id: i64, unit: &Area) -> StoreResult<House> {
         let house = self.house(scope, house_id).await.map_err(|e| match e {
             StoreError::NotFound { .. } => {
-                StoreError::invalid("house_id", "unknown_house", format!("there is no house {house_id}"))
+                StoreError::missing_ref("house_id", "unknown_house", format!("there is no house {house_id}"))
             }
             e => e,
         })?;
@@ -599,7 +610,7 @@ impl Store {
         if patch.house_id.is_some() || patch.code.is_some() {
             let house = match patch.house_id.or(current.house_id) {
                 Some(hid) => Some(self.house(scope, hid).await.map_err(|_| {
-                    StoreError::invalid("house_id", "unknown_house", format!("there is no house {hid}"))
+                    StoreError::missing_ref("house_id", "unknown_house", format!("there is no house {hid}"))
                 })?),
                 None => None,
             };
@@ -798,7 +809,7 @@ impl Store {
         audit::require(caller, Permission::WriteRegistry)?;
         let scope = caller.scope();
         let household = self.household(scope, new.household_id).await.map_err(|e| match e {
-            StoreError::NotFound { .. } => StoreError::invalid(
+            StoreError::NotFound { .. } => StoreError::missing_ref(
                 "household_id",
                 "unknown_household",
                 format!("there is no household {}", new.household_id),
@@ -830,17 +841,17 @@ impl Store {
         let now = now_text();
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO residents (county_id, grid_id, unit_id, area_path, household_id, name, sex, birth_date, \
-             phone, phone_hash, phone_last4, id_number, id_number_hash, id_number_last4, status, created_at, updated_at) \
+             phone_sealed, phone_hash, phone_last4, id_number_sealed, id_number_hash, id_number_last4, status, created_at, updated_at) \
              SELECT county_id, grid_id, unit_id, area_path, id, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11 \
              FROM households WHERE id = $12 RETURNING id",
         )
         .bind(&name)
         .bind(person.sex.map(Sex::as_str))
         .bind(person.birth_date.clone())
-        .bind(phone.clone())
+        .bind(phone.as_deref().map(|p| self.seal(p)))
         .bind(phone.as_deref().map(|p| self.keyed_hash(p)))
         .bind(phone.as_deref().map(last4))
-        .bind(person.id_number.as_ref().map(|i| i.as_str().to_string()))
+        .bind(person.id_number.as_ref().map(|i| self.seal(i.as_str())))
         .bind(person.id_number.as_ref().map(|i| self.keyed_hash(i.as_str())))
         .bind(person.id_number.as_ref().map(|i| last4(i.as_str())))
         .bind(new.status.unwrap_or(ResidenceStatus::Present).as_str())
@@ -896,20 +907,21 @@ impl Store {
                 let idn = person.id_number.expect("given");
                 let hash = self.keyed_hash(idn.as_str());
                 ensure_free_id_number(&mut tx, &hash, Some(id)).await?;
-                sql.push(", id_number = ").bind(idn.as_str());
+                sql.push(", id_number_sealed = ").bind(self.seal(idn.as_str()));
                 sql.push(", id_number_hash = ").bind(hash);
                 sql.push(", id_number_last4 = ").bind(last4(idn.as_str()));
                 sql.push(", sex = ").bind(person.sex.map(Sex::as_str));
                 sql.push(", birth_date = ").bind(person.birth_date);
             }
             Some(None) => {
-                sql.push(", id_number = NULL, id_number_hash = NULL, id_number_last4 = NULL");
+                sql.push(", id_number_sealed = NULL, id_number_hash = NULL, id_number_last4 = NULL");
             }
             None => {
-                let stored: Option<String> = sqlx::query_scalar("SELECT id_number FROM residents WHERE id = $1")
+                let sealed: Option<String> = sqlx::query_scalar("SELECT id_number_sealed FROM residents WHERE id = $1")
                     .bind(id)
                     .fetch_one(&mut *tx)
                     .await?;
+                let stored = sealed.as_deref().map(|s| self.open_sealed(s)).transpose()?;
                 let person = checked_person(stored.as_deref(), patch.sex, patch.birth_date.as_deref())?;
                 if let Some(s) = patch.sex {
                     sql.push(", sex = ").bind(s.as_str());
@@ -924,10 +936,10 @@ impl Store {
                 let p = checked_phone(p)?;
                 sql.push(", phone_hash = ").bind(self.keyed_hash(&p));
                 sql.push(", phone_last4 = ").bind(last4(&p));
-                sql.push(", phone = ").bind(p);
+                sql.push(", phone_sealed = ").bind(self.seal(&p));
             }
             Some(None) => {
-                sql.push(", phone = NULL, phone_hash = NULL, phone_last4 = NULL");
+                sql.push(", phone_sealed = NULL, phone_hash = NULL, phone_last4 = NULL");
             }
             None => {}
         }
@@ -943,13 +955,45 @@ impl Store {
         self.resident(scope, id).await
     }
 
+    /// A resident's ID number and phone in clear. The caller's post must allow it, and the
+    /// stated purpose goes into the audit log with the reveal, which the resident can see.
+    pub async fn reveal_resident(&self, caller: &Caller, id: i64, purpose: &str) -> StoreResult<RevealedResident> {
+        audit::require(caller, Permission::RevealPersonal)?;
+        let purpose = purpose.trim();
+        if purpose.is_empty() {
+            return Err(StoreError::invalid("purpose", "required", "purpose must say why the numbers are needed"));
+        }
+        if purpose.chars().count() > MAX_PURPOSE_CHARS {
+            return Err(StoreError::invalid(
+                "purpose",
+                "too_long",
+                format!("purpose must have at most {MAX_PURPOSE_CHARS} characters"),
+            ));
+        }
+        let mut tx = self.write_tx().await?;
+        let mut sql = Sql::new("SELECT area_path, id_number_sealed, phone_sealed FROM residents r WHERE r.id = ");
+        sql.bind(id).in_range("r.area_path", &caller.scope().path_range());
+        let Some(row) = sql.query().fetch_optional(&mut *tx).await? else {
+            return Err(StoreError::not_found("resident", id));
+        };
+        let path: String = row.try_get("area_path")?;
+        let open = |column: &str| -> StoreResult<Option<String>> {
+            let sealed: Option<String> = row.try_get(column)?;
+            sealed.as_deref().map(|s| self.open_sealed(s)).transpose()
+        };
+        let revealed = RevealedResident { id, id_number: open("id_number_sealed")?, phone: open("phone_sealed")? };
+        audit::record(&mut tx, caller, "reveal", "resident", Some(id), &path, Some(purpose), None).await?;
+        tx.commit().await?;
+        Ok(revealed)
+    }
+
     /// Moves a resident to another household: the old membership ends and a new one starts.
     pub async fn move_resident(&self, caller: &Caller, id: i64, mv: MoveResident) -> StoreResult<Resident> {
         audit::require(caller, Permission::WriteRegistry)?;
         let scope = caller.scope();
         let current = self.resident(scope, id).await?;
         let target = self.household(scope, mv.household_id).await.map_err(|e| match e {
-            StoreError::NotFound { .. } => StoreError::invalid(
+            StoreError::NotFound { .. } => StoreError::missing_ref(
                 "household_id",
                 "unknown_household",
                 format!("there is no household {}", mv.household_id),
@@ -1155,7 +1199,7 @@ impl Store {
             Some(id) => self
                 .subtree_scope(scope, id)
                 .await
-                .map_err(|_| StoreError::invalid("area_id", "unknown_area", format!("there is no area {id}")))?
+                .map_err(|_| StoreError::missing_ref("area_id", "unknown_area", format!("there is no area {id}")))?
                 .path_range(),
             None => scope.path_range(),
         })

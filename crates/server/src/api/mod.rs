@@ -3,18 +3,19 @@
 mod areas;
 mod households;
 mod houses;
+mod people;
 mod residents;
+mod session;
 mod tags;
 
-use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
-use axum::http::request::Parts;
 use serde::{Deserialize, Deserializer};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use wangge_store::{Caller, Page, Permission, Scope};
 
 use crate::AppState;
+pub use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -25,17 +26,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .nest("/households", households::routes())
         .nest("/residents", residents::routes())
         .nest("/tags", tags::routes())
-}
-
-/// The caller a request acts as.
-pub struct Auth(pub Caller);
-
-impl FromRequestParts<AppState> for Auth {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(_parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
-        Ok(Auth(Caller::system()))
-    }
+        .nest("/session", session::routes())
+        .nest("/accounts", people::accounts())
+        .nest("/posts", people::posts())
+        .nest("/tokens", people::tokens())
+        .nest("/audit", people::audit())
 }
 
 /// The scope a caller may read the registry in, or 403.

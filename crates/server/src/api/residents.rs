@@ -1,3 +1,5 @@
+use std::collections::HashSet;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -6,12 +8,40 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use wangge_core::{ResidenceStatus, Sex};
 use wangge_store::{
-    Membership, MoveResident, NewResident, Paged, Resident, ResidentFilter, ResidentPatch, ResidentTag,
+    AuditEvent, Caller, Permission, Membership, MoveResident, NewResident, Paged, Resident, ResidentFilter, ResidentPatch, ResidentTag,
+    RevealedResident,
 };
 
 use super::{Auth, Paging, double_option, reader};
 use crate::AppState;
-use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorBody};
+
+/// The tags a caller may not see: the sensitive kinds (disability, low income, …), unless its
+/// post needs them.
+async fn hidden_tags(s: &AppState, caller: &Caller) -> ApiResult<HashSet<String>> {
+    if caller.can(Permission::ReadSensitiveTags) {
+        return Ok(HashSet::new());
+    }
+    Ok(s.store.tag_kinds().await?.into_iter().filter(|k| k.sensitive).map(|k| k.code).collect())
+}
+
+/// Refuses naming a tag the caller may not see: filtering or writing by it would tell who has it.
+fn check_visible<'a>(hidden: &HashSet<String>, tags: impl IntoIterator<Item = &'a String>) -> ApiResult<()> {
+    match tags.into_iter().find(|t| hidden.contains(*t)) {
+        Some(t) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("your post does not allow sensitive tags such as {t:?}"),
+            None,
+        )),
+        None => Ok(()),
+    }
+}
+
+fn strip(hidden: &HashSet<String>, mut r: Resident) -> Resident {
+    r.tags.retain(|t| !hidden.contains(t));
+    r
+}
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -21,6 +51,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(resident_memberships))
         .routes(routes!(resident_tags, add_resident_tag))
         .routes(routes!(end_resident_tag))
+        .routes(routes!(reveal_resident))
+        .routes(routes!(resident_readers))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -43,15 +75,19 @@ pub struct ResidentQuery {
     sort: Option<String>,
 }
 
-/// List residents inside the caller's scope; ID numbers and phones are masked.
+/// List residents inside the caller's scope; ID numbers and phones are masked, and sensitive
+/// tags are left out unless the caller's post may read them (filtering by one is refused).
 #[utoipa::path(get, path = "", tag = "residents", params(ResidentQuery, Paging),
-    responses((status = 200, body = Paged<Resident>), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Paged<Resident>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn list_residents(
     State(s): State<AppState>,
     Auth(caller): Auth,
     ApiQuery(q): ApiQuery<ResidentQuery>,
     ApiQuery(p): ApiQuery<Paging>,
 ) -> ApiResult<Json<Paged<Resident>>> {
+    let scope = reader(&caller)?;
+    let hidden = hidden_tags(&s, &caller).await?;
+    check_visible(&hidden, &q.tag)?;
     let f = ResidentFilter {
         within: q.area_id,
         household_id: q.household_id,
@@ -63,7 +99,9 @@ async fn list_residents(
         sex: q.sex,
         sort: q.sort,
     };
-    Ok(Json(s.store.list_residents(reader(&caller)?, &f, p.page()?).await?))
+    let mut page = s.store.list_residents(scope, &f, p.page()?).await?;
+    page.items = page.items.into_iter().map(|r| strip(&hidden, r)).collect();
+    Ok(Json(page))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -89,12 +127,14 @@ pub struct NewResidentBody {
 
 /// Register a resident as a member of a household.
 #[utoipa::path(post, path = "", tag = "residents", request_body = NewResidentBody,
-    responses((status = 201, body = Resident), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = Resident), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_resident(
     State(s): State<AppState>,
     Auth(caller): Auth,
     ApiJson(b): ApiJson<NewResidentBody>,
 ) -> ApiResult<(StatusCode, Json<Resident>)> {
+    let hidden = hidden_tags(&s, &caller).await?;
+    check_visible(&hidden, &b.tags)?;
     let new = NewResident {
         household_id: b.household_id,
         name: b.name,
@@ -107,7 +147,7 @@ async fn create_resident(
         tags: b.tags,
         since: b.since,
     };
-    Ok((StatusCode::CREATED, Json(s.store.create_resident(&caller, new).await?)))
+    Ok((StatusCode::CREATED, Json(strip(&hidden, s.store.create_resident(&caller, new).await?))))
 }
 
 /// One resident.
@@ -118,7 +158,8 @@ async fn get_resident(
     Auth(caller): Auth,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Resident>> {
-    Ok(Json(s.store.resident(reader(&caller)?, id).await?))
+    let r = s.store.resident(reader(&caller)?, id).await?;
+    Ok(Json(strip(&hidden_tags(&s, &caller).await?, r)))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -155,7 +196,8 @@ async fn update_resident(
         id_number: b.id_number,
         status: b.status,
     };
-    Ok(Json(s.store.update_resident(&caller, id, patch).await?))
+    let r = s.store.update_resident(&caller, id, patch).await?;
+    Ok(Json(strip(&hidden_tags(&s, &caller).await?, r)))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -178,7 +220,8 @@ async fn move_resident(
     ApiJson(b): ApiJson<MoveBody>,
 ) -> ApiResult<Json<Resident>> {
     let mv = MoveResident { household_id: b.household_id, relation: b.relation, date: b.date };
-    Ok(Json(s.store.move_resident(&caller, id, mv).await?))
+    let r = s.store.move_resident(&caller, id, mv).await?;
+    Ok(Json(strip(&hidden_tags(&s, &caller).await?, r)))
 }
 
 /// A resident's household memberships, past and current.
@@ -200,7 +243,10 @@ async fn resident_tags(
     Auth(caller): Auth,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Vec<ResidentTag>>> {
-    Ok(Json(s.store.resident_tags(reader(&caller)?, id).await?))
+    let mut tags = s.store.resident_tags(reader(&caller)?, id).await?;
+    let hidden = hidden_tags(&s, &caller).await?;
+    tags.retain(|t| !hidden.contains(&t.tag));
+    Ok(Json(tags))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -213,14 +259,16 @@ pub struct TagBody {
 
 /// Give a resident a tag from today (or `since`).
 #[utoipa::path(post, path = "/{id}/tags", tag = "residents", params(("id" = i64, Path)), request_body = TagBody,
-    responses((status = 200, body = Resident), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Resident), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn add_resident_tag(
     State(s): State<AppState>,
     Auth(caller): Auth,
     ApiPath(id): ApiPath<i64>,
     ApiJson(b): ApiJson<TagBody>,
 ) -> ApiResult<Json<Resident>> {
-    Ok(Json(s.store.add_resident_tag(&caller, id, &b.tag, b.since.as_deref()).await?))
+    let hidden = hidden_tags(&s, &caller).await?;
+    check_visible(&hidden, [&b.tag])?;
+    Ok(Json(strip(&hidden, s.store.add_resident_tag(&caller, id, &b.tag, b.since.as_deref()).await?)))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -232,12 +280,47 @@ pub struct EndTagQuery {
 
 /// End a resident's tag; it stays in the history.
 #[utoipa::path(delete, path = "/{id}/tags/{tag}", tag = "residents", params(("id" = i64, Path), ("tag" = String, Path), EndTagQuery),
-    responses((status = 200, body = Resident), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Resident), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn end_resident_tag(
     State(s): State<AppState>,
     Auth(caller): Auth,
     ApiPath((id, tag)): ApiPath<(i64, String)>,
     ApiQuery(q): ApiQuery<EndTagQuery>,
 ) -> ApiResult<Json<Resident>> {
-    Ok(Json(s.store.end_resident_tag(&caller, id, &tag, q.until.as_deref()).await?))
+    let hidden = hidden_tags(&s, &caller).await?;
+    check_visible(&hidden, [&tag])?;
+    Ok(Json(strip(&hidden, s.store.end_resident_tag(&caller, id, &tag, q.until.as_deref()).await?)))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevealBody {
+    /// Why the numbers are needed (at most 200 characters); kept in the audit log, where the
+    /// resident can see it.
+    #[serde(default)]
+    purpose: String,
+}
+
+/// A resident's ID number and phone in clear. Needs a post that may reveal them and a stated
+/// purpose; every reveal is logged.
+#[utoipa::path(post, path = "/{id}/reveal", tag = "residents", params(("id" = i64, Path)), request_body = RevealBody,
+    responses((status = 200, body = RevealedResident), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn reveal_resident(
+    State(s): State<AppState>,
+    Auth(caller): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(b): ApiJson<RevealBody>,
+) -> ApiResult<Json<RevealedResident>> {
+    Ok(Json(s.store.reveal_resident(&caller, id, &b.purpose).await?))
+}
+
+/// Who read a resident's ID number or phone, and why: the reveals of the record, newest first.
+#[utoipa::path(get, path = "/{id}/readers", tag = "residents", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<AuditEvent>), (status = 404, body = ErrorBody)))]
+async fn resident_readers(
+    State(s): State<AppState>,
+    Auth(caller): Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Vec<AuditEvent>>> {
+    Ok(Json(s.store.resident_readers(reader(&caller)?, id).await?))
 }

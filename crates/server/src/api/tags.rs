@@ -15,8 +15,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// The kinds of resident tags.
-#[utoipa::path(get, path = "", tag = "tags", responses((status = 200, body = Vec<TagKind>)))]
-async fn list_tags(State(s): State<AppState>) -> ApiResult<Json<Vec<TagKind>>> {
+#[utoipa::path(get, path = "", tag = "tags", responses((status = 200, body = Vec<TagKind>), (status = 403, body = ErrorBody)))]
+async fn list_tags(State(s): State<AppState>, Auth(_caller): Auth) -> ApiResult<Json<Vec<TagKind>>> {
     Ok(Json(s.store.tag_kinds().await?))
 }
 

@@ -2,7 +2,10 @@
 //! database, and runs once on SQLite and once on PostgreSQL.
 
 mod areas;
+mod auth;
+mod matrix;
 mod openapi;
+mod protected;
 mod registry;
 mod schema;
 mod scope;
@@ -12,8 +15,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use reqwest::{Client, Method, StatusCode};
 use serde_json::Value;
+use wangge_core::{Caller, PostKind};
 use wangge_server::Config;
-use wangge_store::{Store, admin};
+use wangge_store::{NewAccount, NewPost, Store, admin};
+
+pub const ROOT_PASSWORD: &str = "root-password-1";
+pub const DEMO_PASSWORD: &str = "demo-password-1";
 
 /// Runs each named scenario `async fn name(app: TestApp)` on both engines, as
 /// `name::sqlite` and `name::postgres`.
@@ -62,6 +69,8 @@ impl Drop for Guard {
 
 pub struct TestApp {
     pub base: String,
+    /// The bearer token of a deployment administrator, sent by `call` and its shorthands.
+    pub token: String,
     pub client: Client,
     pub store: Store,
     pub engine: Engine,
@@ -96,35 +105,79 @@ pub async fn fresh_postgres() -> Option<(String, String)> {
 
 impl TestApp {
     pub async fn sqlite() -> TestApp {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("test.db").display());
-        TestApp::start(url, Engine::Sqlite, Guard::Sqlite(dir)).await
+        TestApp::sqlite_with_ttl(3600).await
     }
 
     pub async fn postgres() -> Option<TestApp> {
-        let (url, name) = fresh_postgres().await?;
-        Some(TestApp::start(url, Engine::Postgres, Guard::Postgres { admin: postgres_admin_url(), name }).await)
+        TestApp::postgres_with_ttl(3600).await
     }
 
-    async fn start(url: String, engine: Engine, guard: Guard) -> TestApp {
+    /// With sessions that last `ttl` seconds.
+    pub async fn sqlite_with_ttl(ttl: i64) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("test.db").display());
+        TestApp::start(url, Engine::Sqlite, Guard::Sqlite(dir), ttl).await
+    }
+
+    pub async fn postgres_with_ttl(ttl: i64) -> Option<TestApp> {
+        let (url, name) = fresh_postgres().await?;
+        Some(TestApp::start(url, Engine::Postgres, Guard::Postgres { admin: postgres_admin_url(), name }, ttl).await)
+    }
+
+    async fn start(url: String, engine: Engine, guard: Guard, ttl: i64) -> TestApp {
         let mut config = Config::for_database(url.clone());
         config.max_connections = 4;
+        config.session_ttl_seconds = ttl;
         let app = wangge_server::build(&config).await.expect("the server starts");
         let base = format!("http://{}", app.local_addr());
         let store = app.store().clone();
         app.spawn();
-        TestApp { base, client: Client::new(), store, engine, url, _guard: guard }
+        let system = Caller::system();
+        let new = NewAccount {
+            login: "root".into(),
+            display_name: "Root".into(),
+            password: Some(ROOT_PASSWORD.into()),
+            ..NewAccount::default()
+        };
+        let (root, _) = store.create_account(&system, new).await.unwrap();
+        let post = NewPost {
+            account_id: root.id,
+            area_id: None,
+            kind: PostKind::Admin,
+            is_primary: true,
+            title: None,
+            started_on: None,
+        };
+        let post = store.appoint(&system, post).await.unwrap();
+        let (_, token) = store.create_api_token(&system, post.id, "tests").await.unwrap();
+        TestApp { base, token, client: Client::new(), store, engine, url, _guard: guard }
     }
 
     /// Loads the demo county of the source article.
     pub async fn with_demo(self) -> TestApp {
         let plan = wangge_demo::demo_county(1);
         self.store.load_plan(&plan, &mut |_, _| {}).await.expect("the demo county loads");
+        let county = self.area_id("仙游县").await;
+        self.store.seed_demo_people(county, DEMO_PASSWORD).await.expect("the demo's people are appointed");
         self
     }
 
     pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        self.call_as(Some(&self.token), method, path, body).await
+    }
+
+    /// A request with another bearer token, or none.
+    pub async fn call_as(
+        &self,
+        token: Option<&str>,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
         if let Some(b) = body {
             req = req.json(&b);
         }

@@ -14,7 +14,12 @@ crate::on_both_engines!(grid_scope_is_isolated);
 
 fn refused<T: std::fmt::Debug>(r: Result<T, StoreError>) {
     match r {
-        Err(StoreError::NotFound { .. } | StoreError::Invalid { .. } | StoreError::Forbidden { .. }) => {}
+        Err(
+            StoreError::NotFound { .. }
+            | StoreError::MissingRef { .. }
+            | StoreError::Invalid { .. }
+            | StoreError::Forbidden { .. },
+        ) => {}
         other => panic!("expected a refusal, got {other:?}"),
     }
 }

@@ -53,7 +53,7 @@ async fn bad_input_writes_nothing(app: TestApp) {
             Method::POST,
             "/api/v1/areas".into(),
             Some(json!({"parent_id": 987654, "code": "350999101002", "name": "x"})),
-            StatusCode::UNPROCESSABLE_ENTITY,
+            StatusCode::NOT_FOUND,
             Some("parent_id"),
         ),
         // A page size over the maximum.
@@ -134,7 +134,7 @@ async fn bad_input_writes_nothing(app: TestApp) {
             Method::POST,
             "/api/v1/residents".into(),
             Some(json!({"household_id": 99999, "name": "王五"})),
-            StatusCode::UNPROCESSABLE_ENTITY,
+            StatusCode::NOT_FOUND,
             Some("household_id"),
         ),
         (
@@ -185,6 +185,7 @@ async fn bad_input_writes_nothing(app: TestApp) {
         .client
         .post(format!("{}/api/v1/areas", app.base))
         .header("content-type", "application/json")
+        .bearer_auth(&app.token)
         .body("{\"parent_id\": 1,")
         .send()
         .await
@@ -192,7 +193,8 @@ async fn bad_input_writes_nothing(app: TestApp) {
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     let v: Value = resp.json().await.unwrap();
     assert_eq!(v["error"]["code"], "malformed_json");
-    let resp = app.client.post(format!("{}/api/v1/areas", app.base)).body("{}").send().await.unwrap();
+    let resp =
+        app.client.post(format!("{}/api/v1/areas", app.base)).bearer_auth(&app.token).body("{}").send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
 
     assert_eq!(app.row_counts().await, before, "a refused request wrote something");

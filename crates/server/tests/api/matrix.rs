@@ -1,0 +1,256 @@
+//! Every route of `/api/v1`, read from the OpenAPI document, tried by callers whose scope does
+//! not cover the target records: a grid chief of one grid, a unit chief of another unit, an
+//! administrator of another town, and an anonymous caller. Each must get 403 or 404, with
+//! nothing returned and nothing changed. A new route without an entry here fails the test,
+//! so that no route ships without its scope being tried.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::TestApp;
+
+crate::on_both_engines!(no_caller_reaches_outside_its_scope);
+
+/// Records of Hongqiao Community, outside every caller's scope.
+struct Targets {
+    community: i64,
+    grid: i64,
+    unit: i64,
+    house: i64,
+    household: i64,
+    resident: i64,
+    post: i64,
+    account: i64,
+    token: i64,
+    /// A household inside the caller's own scope, for moves out of the target.
+    own_household: i64,
+}
+
+/// Routes anyone may call, or that act on the caller's own session only.
+const PUBLIC_OR_OWN: &[(&str, &str)] = &[
+    ("GET", "/api/v1/health"),
+    ("POST", "/api/v1/session"),
+    ("GET", "/api/v1/session"),
+    ("DELETE", "/api/v1/session"),
+    ("PUT", "/api/v1/session/post"),
+    ("PUT", "/api/v1/session/password"),
+];
+
+/// The concrete request that aims a route at the target records.
+fn request(method: &str, path: &str, t: &Targets) -> Option<(String, Option<Value>)> {
+    let code = "350322001001009";
+    let r = |p: String| Some((p, None));
+    let b = |p: String, v: Value| Some((p, Some(v)));
+    match (method, path) {
+        ("GET", "/api/v1/areas") => r(format!("/api/v1/areas?within={}", t.community)),
+        ("POST", "/api/v1/areas") => {
+            b("/api/v1/areas".into(), json!({"parent_id": t.community, "code": code, "name": "x"}))
+        }
+        ("GET", "/api/v1/areas/{id}") => r(format!("/api/v1/areas/{}", t.grid)),
+        ("PATCH", "/api/v1/areas/{id}") => b(format!("/api/v1/areas/{}", t.grid), json!({"name": "x"})),
+        ("GET", "/api/v1/areas/{id}/children") => r(format!("/api/v1/areas/{}/children", t.community)),
+        ("GET", "/api/v1/areas/{id}/summary") => r(format!("/api/v1/areas/{}/summary", t.community)),
+        ("GET", "/api/v1/areas/{id}/tree") => r(format!("/api/v1/areas/{}/tree", t.community)),
+        ("GET", "/api/v1/areas/{id}/boundary") => r(format!("/api/v1/areas/{}/boundary", t.grid)),
+        ("POST", "/api/v1/areas/{id}/close") => b(format!("/api/v1/areas/{}/close", t.unit), json!({})),
+        ("GET", "/api/v1/houses") => r(format!("/api/v1/houses?area_id={}", t.community)),
+        ("POST", "/api/v1/houses") => {
+            b("/api/v1/houses".into(), json!({"unit_id": t.unit, "code": "3503220010010010019999", "address": "x"}))
+        }
+        ("GET", "/api/v1/houses/{id}") => r(format!("/api/v1/houses/{}", t.house)),
+        ("PATCH", "/api/v1/houses/{id}") => b(format!("/api/v1/houses/{}", t.house), json!({"address": "x"})),
+        ("GET", "/api/v1/households") => r(format!("/api/v1/households?area_id={}", t.community)),
+        ("POST", "/api/v1/households") => b(
+            "/api/v1/households".into(),
+            json!({"unit_id": t.unit, "code": "350322001001001001999901", "address": "x"}),
+        ),
+        ("GET", "/api/v1/households/{id}") => r(format!("/api/v1/households/{}", t.household)),
+        ("PATCH", "/api/v1/households/{id}") => {
+            b(format!("/api/v1/households/{}", t.household), json!({"address": "x"}))
+        }
+        ("GET", "/api/v1/households/{id}/members") => r(format!("/api/v1/households/{}/members", t.household)),
+        ("GET", "/api/v1/residents") => r(format!("/api/v1/residents?area_id={}", t.community)),
+        ("POST", "/api/v1/residents") => {
+            b("/api/v1/residents".into(), json!({"household_id": t.household, "name": "x"}))
+        }
+        ("GET", "/api/v1/residents/{id}") => r(format!("/api/v1/residents/{}", t.resident)),
+        ("PATCH", "/api/v1/residents/{id}") => b(format!("/api/v1/residents/{}", t.resident), json!({"name": "x"})),
+        ("POST", "/api/v1/residents/{id}/move") => {
+            b(format!("/api/v1/residents/{}/move", t.resident), json!({"household_id": t.own_household}))
+        }
+        ("GET", "/api/v1/residents/{id}/memberships") => r(format!("/api/v1/residents/{}/memberships", t.resident)),
+        ("GET", "/api/v1/residents/{id}/tags") => r(format!("/api/v1/residents/{}/tags", t.resident)),
+        ("POST", "/api/v1/residents/{id}/tags") => {
+            b(format!("/api/v1/residents/{}/tags", t.resident), json!({"tag": "deputy"}))
+        }
+        ("DELETE", "/api/v1/residents/{id}/tags/{tag}") => {
+            r(format!("/api/v1/residents/{}/tags/volunteer", t.resident))
+        }
+        ("POST", "/api/v1/residents/{id}/reveal") => {
+            b(format!("/api/v1/residents/{}/reveal", t.resident), json!({"purpose": "checking a case"}))
+        }
+        ("GET", "/api/v1/residents/{id}/readers") => r(format!("/api/v1/residents/{}/readers", t.resident)),
+        ("GET", "/api/v1/tags") => r("/api/v1/tags".into()),
+        ("POST", "/api/v1/tags") => b("/api/v1/tags".into(), json!({"code": "matrix_tag"})),
+        ("POST", "/api/v1/accounts") => b("/api/v1/accounts".into(), json!({"login": "matrix.x", "display_name": "x"})),
+        ("GET", "/api/v1/accounts/{id}") => r(format!("/api/v1/accounts/{}", t.account)),
+        ("POST", "/api/v1/accounts/{id}/disable") => b(format!("/api/v1/accounts/{}/disable", t.account), json!({})),
+        ("POST", "/api/v1/accounts/{id}/reset-password") => {
+            b(format!("/api/v1/accounts/{}/reset-password", t.account), json!({}))
+        }
+        ("GET", "/api/v1/posts") => r(format!("/api/v1/posts?area_id={}", t.community)),
+        ("POST", "/api/v1/posts") => b(
+            "/api/v1/posts".into(),
+            json!({"account_id": t.account, "area_id": t.unit, "kind": "unit_chief", "is_primary": false}),
+        ),
+        ("GET", "/api/v1/posts/{id}") => r(format!("/api/v1/posts/{}", t.post)),
+        ("POST", "/api/v1/posts/{id}/end") => b(format!("/api/v1/posts/{}/end", t.post), json!({})),
+        ("POST", "/api/v1/tokens") => b("/api/v1/tokens".into(), json!({"post_id": t.post, "name": "x"})),
+        ("DELETE", "/api/v1/tokens/{id}") => r(format!("/api/v1/tokens/{}", t.token)),
+        ("GET", "/api/v1/audit") => r(format!("/api/v1/audit?area_id={}", t.community)),
+        _ => None,
+    }
+}
+
+/// Routes that reach no record of any area, allowed to a signed-in caller whose post has the
+/// right: the kinds of tags, and new accounts (which hold no post yet).
+fn unscoped_ok(method: &str, path: &str, status: StatusCode) -> bool {
+    matches!((method, path), ("GET", "/api/v1/tags")) && status == StatusCode::OK
+        || matches!((method, path), ("POST", "/api/v1/accounts"))
+            && (status == StatusCode::CREATED || status == StatusCode::CONFLICT)
+}
+
+/// Row counts of every table and the last audit id: the fingerprint of "nothing changed".
+async fn fingerprint(app: &TestApp) -> Vec<(String, i64)> {
+    let mut out = Vec::new();
+    for t in [
+        "areas",
+        "houses",
+        "households",
+        "residents",
+        "memberships",
+        "resident_tags",
+        "area_stats",
+        "tag_kinds",
+        "accounts",
+        "posts",
+        "api_tokens",
+        "audit_events",
+    ] {
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {t}")))
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+        out.push((t.to_string(), n));
+    }
+    let changed: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM areas WHERE name = 'x') + (SELECT count(*) FROM houses WHERE address = 'x') \
+         + (SELECT count(*) FROM households WHERE address = 'x') + (SELECT count(*) FROM residents WHERE name = 'x') \
+         + (SELECT count(*) FROM posts WHERE ended_on IS NOT NULL) + (SELECT count(*) FROM accounts WHERE disabled_at IS NOT NULL) \
+         + (SELECT count(*) FROM api_tokens WHERE revoked_at IS NOT NULL)",
+    )
+    .fetch_one(app.store.pool())
+    .await
+    .unwrap();
+    out.push(("changed".into(), changed));
+    out
+}
+
+async fn token_for(app: &TestApp, area: i64, kind: &str) -> String {
+    let (_, posts) = app.get(&format!("/api/v1/posts?area_id={area}&kind={kind}")).await;
+    let post =
+        posts["items"].as_array().unwrap().iter().find(|p| p["area_id"] == area).expect("the demo has this post");
+    let (s, t) = app.post("/api/v1/tokens", json!({"post_id": post["id"], "name": "matrix"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{t}");
+    t["token"].as_str().unwrap().to_string()
+}
+
+async fn first_id(app: &TestApp, path: &str) -> i64 {
+    let (s, v) = app.get(path).await;
+    assert_eq!(s, StatusCode::OK, "{path}: {v}");
+    v["items"][0]["id"].as_i64().unwrap_or_else(|| panic!("{path} is empty: {v}"))
+}
+
+async fn no_caller_reaches_outside_its_scope(app: TestApp) {
+    let app = app.with_demo().await;
+    let hongqiao = app.area_id("虹桥社区").await;
+    let grid = first_id(&app, &format!("/api/v1/areas?parent_id={hongqiao}&sort=code")).await;
+    let unit = first_id(&app, &format!("/api/v1/areas?parent_id={grid}&sort=code")).await;
+    let post = first_id(&app, &format!("/api/v1/posts?area_id={hongqiao}&kind=station_chief")).await;
+    let (_, p) = app.get(&format!("/api/v1/posts/{post}")).await;
+    let (_, tok) = app.post("/api/v1/tokens", json!({"post_id": post, "name": "target"})).await;
+    let resident = first_id(&app, &format!("/api/v1/residents?area_id={unit}&tag=volunteer&page_size=1")).await;
+    let shengquan = app.area_id("圣泉社区").await;
+    let sq_grid = first_id(&app, &format!("/api/v1/posts?area_id={shengquan}&kind=grid_chief")).await;
+    let (_, sq_grid) = app.get(&format!("/api/v1/posts/{sq_grid}")).await;
+    let sq_grid = sq_grid["area_id"].as_i64().unwrap();
+    let t = Targets {
+        community: hongqiao,
+        grid,
+        unit,
+        house: first_id(&app, &format!("/api/v1/houses?area_id={unit}")).await,
+        household: first_id(&app, &format!("/api/v1/households?area_id={unit}")).await,
+        resident,
+        post,
+        account: p["account_id"].as_i64().unwrap(),
+        token: tok["id"].as_i64().unwrap(),
+        own_household: first_id(&app, &format!("/api/v1/households?area_id={sq_grid}")).await,
+    };
+
+    // The callers: a grid chief of a Shengquan grid, a unit chief of a unit in another
+    // Shengquan grid, the administrator of Daji Town, and nobody.
+    let other_grid_unit = {
+        let (_, units) = app.get(&format!("/api/v1/posts?area_id={shengquan}&kind=unit_chief&page_size=200")).await;
+        units["items"].as_array().unwrap().iter().map(|p| p["area_id"].as_i64().unwrap()).find(|u| {
+            // A unit not under the grid chief's grid.
+            *u != sq_grid
+        })
+    }
+    .unwrap();
+    let daji = app.area_id("大济镇").await;
+    let callers: Vec<(&str, Option<String>)> = vec![
+        ("grid chief", Some(token_for(&app, sq_grid, "grid_chief").await)),
+        ("unit chief", Some(token_for(&app, other_grid_unit, "unit_chief").await)),
+        ("town admin", Some(token_for(&app, daji, "admin").await)),
+        ("anonymous", None),
+    ];
+
+    let doc = serde_json::to_value(wangge_server::openapi()).unwrap();
+    let before = fingerprint(&app).await;
+    let mut tried = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            let m = method.to_uppercase();
+            if PUBLIC_OR_OWN.contains(&(m.as_str(), path.as_str())) {
+                continue;
+            }
+            let (url, body) = request(&m, path, &t).unwrap_or_else(|| {
+                panic!("{m} {path} has no entry in the scope matrix: add one to tests/api/matrix.rs")
+            });
+            for (who, token) in &callers {
+                let (s, v) =
+                    app.call_as(token.as_deref(), Method::from_bytes(m.as_bytes()).unwrap(), &url, body.clone()).await;
+                tried += 1;
+                if token.is_some() && unscoped_ok(&m, path, s) {
+                    continue;
+                }
+                assert!(s == StatusCode::FORBIDDEN || s == StatusCode::NOT_FOUND, "{who}: {m} {url} answered {s}: {v}");
+                assert!(v["error"]["code"].is_string(), "{who}: {m} {url} returned more than an error: {v}");
+            }
+        }
+    }
+    assert!(tried > 150, "the matrix tried {tried} requests");
+    // Accounts made by the unscoped route (each with its audit event) are the only change.
+    let after: Vec<(String, i64)> = fingerprint(&app).await;
+    let delta = |name: &str| {
+        let b = before.iter().find(|(n, _)| n == name).unwrap().1;
+        let a = after.iter().find(|(n, _)| n == name).unwrap().1;
+        a - b
+    };
+    for (name, _) in &before {
+        if name != "accounts" && name != "audit_events" {
+            assert_eq!(delta(name), 0, "{name} changed");
+        }
+    }
+    assert_eq!(delta("audit_events"), delta("accounts"), "refused requests left audit events");
+}
