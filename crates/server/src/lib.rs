@@ -137,6 +137,7 @@ impl App {
         (name = "posts", description = "Posts (岗位): who is in charge where"),
         (name = "tokens", description = "API tokens for machines"),
         (name = "audit", description = "The audit log of writes and reveals"),
+        (name = "party", description = "The party overlay: organisations, members, contact households (党员联系户), co-building units (共建单位)"),
         (name = "meta", description = "The API itself")
     )
 )]

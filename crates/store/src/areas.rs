@@ -138,9 +138,39 @@ pub struct AreaSummary {
     pub residents: i64,
     pub residents_by_status: BTreeMap<String, i64>,
     pub residents_by_tag: BTreeMap<String, i64>,
+    /// Sensitive tags held by fewer than 5 residents of an area smaller than a grid: their
+    /// counts are left out of `residents_by_tag` and shown as "<5", so that a small count
+    /// does not point at a family.
+    pub residents_by_tag_under_5: Vec<String>,
     /// Active areas below this one, by level.
     pub children_by_level: BTreeMap<String, i64>,
     pub coverage: Coverage,
+}
+
+/// Below this, a count of a sensitive tag in a small area is not shown.
+pub const SMALL_COUNT: i64 = 5;
+
+impl AreaSummary {
+    /// Hides what the caller may not see: sensitive tags entirely without the right to read
+    /// them, and their small counts in areas below a grid.
+    pub fn protect(&mut self, sensitive: &[String], may_read_sensitive: bool) {
+        let small_area = self.area.level > Level::Grid;
+        let mut under = Vec::new();
+        self.residents_by_tag.retain(|tag, n| {
+            if !sensitive.contains(tag) {
+                return true;
+            }
+            if !may_read_sensitive {
+                return false;
+            }
+            if small_area && *n < SMALL_COUNT {
+                under.push(tag.clone());
+                return false;
+            }
+            true
+        });
+        self.residents_by_tag_under_5 = under;
+    }
 }
 
 const AREA_SORTS: &[&str] = &["code", "name", "id"];
@@ -514,6 +544,7 @@ impl Store {
             residents: get(stats::RESIDENTS),
             residents_by_status: by_status,
             residents_by_tag: by_tag,
+            residents_by_tag_under_5: Vec::new(),
             children_by_level,
             coverage,
             area,
@@ -565,5 +596,65 @@ pub(crate) fn check_geometry(s: &str) -> StoreResult<()> {
         Ok(())
     } else {
         Err(bad("boundary must be a GeoJSON Polygon or MultiPolygon with rings of at least 4 [lng, lat] points"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(level: Level, tags: &[(&str, i64)]) -> AreaSummary {
+        AreaSummary {
+            area: Area {
+                id: 1,
+                county_id: 1,
+                parent_id: None,
+                level,
+                kind: level.kinds()[0],
+                code: "1".into(),
+                name: "x".into(),
+                path: "/1/".into(),
+                has_boundary: false,
+                valid_from: "2026-01-01".into(),
+                valid_to: None,
+                successor_id: None,
+                created_at: String::new(),
+                updated_at: String::new(),
+            },
+            houses: 0,
+            households: 0,
+            residents: 0,
+            residents_by_status: BTreeMap::new(),
+            residents_by_tag: tags.iter().map(|(t, n)| (t.to_string(), *n)).collect(),
+            residents_by_tag_under_5: Vec::new(),
+            children_by_level: BTreeMap::new(),
+            coverage: Coverage {
+                units_without_unit_chief: 0,
+                grids_without_grid_chief: 0,
+                communities_without_station_chief: 0,
+                houses_without_households: 0,
+                households_without_head: 0,
+            },
+        }
+    }
+
+    #[test]
+    fn small_sensitive_counts_are_hidden_below_a_grid() {
+        let sensitive = vec!["disabled".to_string(), "low_income".to_string()];
+        let mut unit = summary(Level::Unit, &[("disabled", 2), ("low_income", 7), ("veteran", 1)]);
+        unit.protect(&sensitive, true);
+        assert_eq!(unit.residents_by_tag.get("disabled"), None);
+        assert_eq!(unit.residents_by_tag_under_5, vec!["disabled".to_string()]);
+        assert_eq!(unit.residents_by_tag.get("low_income"), Some(&7));
+        assert_eq!(unit.residents_by_tag.get("veteran"), Some(&1), "tags that are not sensitive stay");
+
+        let mut grid = summary(Level::Grid, &[("disabled", 2)]);
+        grid.protect(&sensitive, true);
+        assert_eq!(grid.residents_by_tag.get("disabled"), Some(&2), "a grid is large enough");
+
+        let mut hidden = summary(Level::Community, &[("disabled", 40), ("veteran", 3)]);
+        hidden.protect(&sensitive, false);
+        assert_eq!(hidden.residents_by_tag.len(), 1, "no sensitive tag without the right");
+        assert!(hidden.residents_by_tag_under_5.is_empty());
     }
 }

@@ -149,16 +149,11 @@ impl Native {
                 let mut args = build(0);
                 while start < count {
                     let n = per.min(count - start);
-                    let text = if n == per { full.clone() } else { format!("{head}{}", vec![tuple.as_str(); n].join(", ")) };
+                    let text =
+                        if n == per { full.clone() } else { format!("{head}{}", vec![tuple.as_str(); n].join(", ")) };
                     let q = sqlx::query_with(AssertSqlSafe(text), std::mem::take(&mut args));
                     // SQLite runs on its own worker thread: the next chunk's values are built
                     // here meanwhile (the yield lets the statement reach the worker first).
-                    if std::env::var_os("WANGGE_BULK_SERIAL").is_some() {
-                        q.execute(&mut *conn).await?;
-                        if start + n < count {
-                            args = build(start + n);
-                        }
-                    } else {
                     let next = async {
                         tokio::task::yield_now().await;
                         if start + n < count { build(start + n) } else { SqliteArguments::default() }
@@ -166,7 +161,6 @@ impl Native {
                     let (done, built) = tokio::join!(q.execute(&mut *conn), next);
                     done?;
                     args = built;
-                    }
                     start += n;
                     progress(table, start);
                 }
@@ -283,7 +277,16 @@ fn last4(s: &str) -> &str {
 /// `YYYY-MM-DD` without going through a formatter: a million birth dates add up.
 fn iso_date(d: NaiveDate, buf: &mut [u8; 10]) -> &str {
     let (y, m, day) = (d.year().clamp(0, 9999) as u32, d.month(), d.day());
-    for (k, v) in [(0, y / 1000), (1, y / 100 % 10), (2, y / 10 % 10), (3, y % 10), (5, m / 10), (6, m % 10), (8, day / 10), (9, day % 10)] {
+    for (k, v) in [
+        (0, y / 1000),
+        (1, y / 100 % 10),
+        (2, y / 10 % 10),
+        (3, y % 10),
+        (5, m / 10),
+        (6, m % 10),
+        (8, day / 10),
+        (9, day % 10),
+    ] {
         buf[k] = b'0' + v as u8;
     }
     buf[4] = b'-';
@@ -298,18 +301,6 @@ fn copy_escape(s: &str) -> std::borrow::Cow<'_, str> {
     }
     s.replace('\\', "\\\\").replace('\t', "\\t").replace('\n', "\\n").replace('\r', "\\r").into()
 }
-
-/// Indexes whose keys a plan's rows arrive in ascending order: kept while loading, each
-/// insert appends at the right edge, which costs less than sorting them afterwards.
-const IN_ORDER: [&str; 7] = [
-    "houses_unit",
-    "households_house",
-    "households_unit",
-    "residents_household",
-    "memberships_resident",
-    "memberships_household",
-    "resident_tags_resident",
-];
 
 const BULK_TABLES: [&str; 5] = ["houses", "households", "residents", "memberships", "resident_tags"];
 
@@ -355,7 +346,7 @@ impl Store {
         let inputs: Vec<(Option<String>, String)> =
             plan.residents.iter().map(|r| (r.phone.clone(), r.id_number.clone())).collect();
         let store = self.clone();
-        let personal = tokio::task::spawn_blocking(move || {
+        let mut sealing = tokio::task::spawn_blocking(move || {
             crate::crypto::par_map(&inputs, |(phone, id)| Personal {
                 phone_sealed: phone.as_deref().map(|p| store.seal(p)),
                 phone_hash: phone.as_deref().map(|p| store.keyed_hash(p)),
@@ -389,9 +380,6 @@ impl Store {
                     ),
                 })
                 .await?;
-            let keep_env = std::env::var_os("WANGGE_BULK_KEEP").is_some();
-            let indexes: Vec<(String, String)> =
-                indexes.into_iter().filter(|(name, _)| !(keep_env && IN_ORDER.contains(&name.as_str()))).collect();
             for (name, _) in &indexes {
                 conn.exec(&format!("DROP INDEX {name}")).await?;
             }
@@ -511,120 +499,124 @@ impl Store {
         .await?;
         phase("households", &mut phases);
 
-        let personal = personal.await.map_err(|e| StoreError::Config(format!("sealing failed: {e}")))?;
-        phase("sealing (waited for)", &mut phases);
-        conn.write_rows(
-            "residents",
-            &[
-                "id",
-                "county_id",
-                "grid_id",
-                "unit_id",
-                "area_path",
-                "household_id",
-                "name",
-                "sex",
-                "birth_date",
-                "phone_sealed",
-                "phone_hash",
-                "phone_last4",
-                "id_number_sealed",
-                "id_number_hash",
-                "id_number_last4",
-                "status",
-            ],
-            &[("created_at", now.as_str()), ("updated_at", now.as_str())],
-            plan.residents.len(),
-            |i, out| {
-                let r = &plan.residents[i];
-                let p = &personal[i];
-                let unit = plan.houses[plan.households[r.household].house].unit;
-                let mut date = [0u8; 10];
-                out.int(resident0 + i as i64);
-                out.int(counties[unit]);
-                out.int(grids[unit]);
-                out.int(area0 + unit as i64);
-                out.shared(&shared_paths[unit]);
-                out.int(household0 + r.household as i64);
-                out.text(&r.name);
-                out.text(r.sex.as_str());
-                out.text(iso_date(r.birth_date, &mut date));
-                out.opt_text(p.phone_sealed.as_deref());
-                out.opt_text(p.phone_hash.as_deref());
-                out.opt_text(r.phone.as_deref().map(last4));
-                out.text(&p.id_sealed);
-                out.text(&p.id_hash);
-                out.text(last4(&r.id_number));
-                out.text(r.status.as_str());
-            },
-            progress,
-        )
-        .await?;
-        drop(personal);
-        phase("residents", &mut phases);
-
-        conn.write_rows(
-            "memberships",
-            &["id", "county_id", "resident_id", "household_id", "relation"],
-            &[("since", as_of.as_str())],
-            plan.residents.len(),
-            |i, out| {
-                let r = &plan.residents[i];
-                let unit = plan.houses[plan.households[r.household].house].unit;
-                out.int(membership0 + i as i64);
-                out.int(counties[unit]);
-                out.int(resident0 + i as i64);
-                out.int(household0 + r.household as i64);
-                out.text(r.relation);
-            },
-            progress,
-        )
-        .await?;
-        phase("memberships", &mut phases);
-
         let tags: Vec<(usize, &str)> =
             plan.residents.iter().enumerate().flat_map(|(i, r)| r.tags.iter().map(move |t| (i, *t))).collect();
-        conn.write_rows(
-            "resident_tags",
-            &["id", "county_id", "resident_id", "tag"],
-            &[("since", as_of.as_str())],
-            tags.len(),
-            |i, out| {
-                let (r, tag) = tags[i];
-                out.int(tag0 + i as i64);
-                out.int(counties[0]);
-                out.int(resident0 + r as i64);
-                out.text(tag);
-            },
-            progress,
-        )
-        .await?;
-        phase("resident_tags", &mut phases);
+        // The rows that do not wait for the sealing go first, while it finishes, where no
+        // foreign key is checked during the load (SQLite's are off, PostgreSQL's dropped).
+        let residents_last = empty || self.engine == Engine::Sqlite;
+        for residents_now in if residents_last { [false, true] } else { [true, false] } {
+            if residents_now {
+                let personal = (&mut sealing).await.map_err(|e| StoreError::Config(format!("sealing failed: {e}")))?;
+                phase("sealing (waited for)", &mut phases);
+                conn.write_rows(
+                    "residents",
+                    &[
+                        "id",
+                        "county_id",
+                        "grid_id",
+                        "unit_id",
+                        "area_path",
+                        "household_id",
+                        "name",
+                        "sex",
+                        "birth_date",
+                        "phone_sealed",
+                        "phone_hash",
+                        "phone_last4",
+                        "id_number_sealed",
+                        "id_number_hash",
+                        "id_number_last4",
+                        "status",
+                    ],
+                    &[("created_at", now.as_str()), ("updated_at", now.as_str())],
+                    plan.residents.len(),
+                    |i, out| {
+                        let r = &plan.residents[i];
+                        let p = &personal[i];
+                        let unit = plan.houses[plan.households[r.household].house].unit;
+                        let mut date = [0u8; 10];
+                        out.int(resident0 + i as i64);
+                        out.int(counties[unit]);
+                        out.int(grids[unit]);
+                        out.int(area0 + unit as i64);
+                        out.shared(&shared_paths[unit]);
+                        out.int(household0 + r.household as i64);
+                        out.text(&r.name);
+                        out.text(r.sex.as_str());
+                        out.text(iso_date(r.birth_date, &mut date));
+                        out.opt_text(p.phone_sealed.as_deref());
+                        out.opt_text(p.phone_hash.as_deref());
+                        out.opt_text(r.phone.as_deref().map(last4));
+                        out.text(&p.id_sealed);
+                        out.text(&p.id_hash);
+                        out.text(last4(&r.id_number));
+                        out.text(r.status.as_str());
+                    },
+                    progress,
+                )
+                .await?;
+                drop(personal);
+                phase("residents", &mut phases);
+            } else {
+                conn.write_rows(
+                    "memberships",
+                    &["id", "county_id", "resident_id", "household_id", "relation"],
+                    &[("since", as_of.as_str())],
+                    plan.residents.len(),
+                    |i, out| {
+                        let r = &plan.residents[i];
+                        let unit = plan.houses[plan.households[r.household].house].unit;
+                        out.int(membership0 + i as i64);
+                        out.int(counties[unit]);
+                        out.int(resident0 + i as i64);
+                        out.int(household0 + r.household as i64);
+                        out.text(r.relation);
+                    },
+                    progress,
+                )
+                .await?;
+                phase("memberships", &mut phases);
 
-        progress("area_stats", 0);
-        let counts = plan_stats(plan);
-        let rows: Vec<(i64, &String, i64)> =
-            counts.iter().flat_map(|(a, ms)| ms.iter().map(move |(m, v)| (area0 + *a as i64, m, *v))).collect();
-        conn.write_rows(
-            "area_stats",
-            &["area_id", "metric", "value"],
-            &[],
-            rows.len(),
-            |i, out| {
-                let (a, m, v) = rows[i];
-                out.int(a);
-                out.text(m);
-                out.int(v);
-            },
-            progress,
-        )
-        .await?;
-        phase("area_stats", &mut phases);
-        for (name, sql) in &dropped {
-            conn.exec(sql).await?;
-            if std::env::var_os("WANGGE_BULK_DETAIL").is_some() {
-                phase(&format!("+{name}"), &mut phases);
+                conn.write_rows(
+                    "resident_tags",
+                    &["id", "county_id", "resident_id", "tag"],
+                    &[("since", as_of.as_str())],
+                    tags.len(),
+                    |i, out| {
+                        let (r, tag) = tags[i];
+                        out.int(tag0 + i as i64);
+                        out.int(counties[0]);
+                        out.int(resident0 + r as i64);
+                        out.text(tag);
+                    },
+                    progress,
+                )
+                .await?;
+                phase("resident_tags", &mut phases);
+
+                progress("area_stats", 0);
+                let counts = plan_stats(plan);
+                let rows: Vec<(i64, &String, i64)> =
+                    counts.iter().flat_map(|(a, ms)| ms.iter().map(move |(m, v)| (area0 + *a as i64, m, *v))).collect();
+                conn.write_rows(
+                    "area_stats",
+                    &["area_id", "metric", "value"],
+                    &[],
+                    rows.len(),
+                    |i, out| {
+                        let (a, m, v) = rows[i];
+                        out.int(a);
+                        out.text(m);
+                        out.int(v);
+                    },
+                    progress,
+                )
+                .await?;
+                phase("area_stats", &mut phases);
             }
+        }
+        for (_, sql) in &dropped {
+            conn.exec(sql).await?;
         }
         phase("indexes and keys", &mut phases);
         if self.engine == Engine::Postgres {

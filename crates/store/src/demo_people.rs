@@ -125,6 +125,8 @@ impl Store {
             }
         }
         tx.commit().await?;
+        // The party overlay needs the posts: its secretaries are the chiefs.
+        self.seed_demo_party(county.id).await?;
         Ok(report)
     }
 }

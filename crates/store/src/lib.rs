@@ -13,6 +13,7 @@ mod crypto;
 mod demo_people;
 mod error;
 mod migrate;
+mod party;
 mod posts;
 mod registry;
 mod sql;
@@ -35,6 +36,11 @@ pub use bulk::LoadReport;
 pub use demo_people::PeopleReport;
 pub use error::{StoreError, StoreResult};
 pub use migrate::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE, Migration};
+pub use party::{
+    CoBuildingFilter, CoBuildingKind, CoBuildingUnit, ContactFilter, ContactHousehold, NewCoBuildingUnit,
+    NewContactHousehold, NewPartyMember, NewPartyOrganisation, PartyMember, PartyMemberFilter, PartyOrgKind,
+    PartyOrganisation, PartyOrganisationFilter, PartyReport, PartyRole,
+};
 pub use posts::{NewPost, Post, PostFilter};
 pub use registry::{
     House, HouseFilter, HousePatch, Household, HouseholdFilter, HouseholdPatch, Member, Membership, MoveResident,

@@ -4,7 +4,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use wangge_core::{AreaKind, Level};
+use wangge_core::{AreaKind, Level, Permission};
 use wangge_store::{Area, AreaFilter, AreaPatch, AreaSummary, AreaTreeNode, CloseArea, NewArea, Paged};
 
 use super::{Auth, Paging, double_option, reader};
@@ -180,7 +180,11 @@ async fn area_summary(
     Auth(caller): Auth,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<AreaSummary>> {
-    Ok(Json(s.store.area_summary(reader(&caller)?, id).await?))
+    let mut summary = s.store.area_summary(reader(&caller)?, id).await?;
+    let sensitive: Vec<String> =
+        s.store.tag_kinds().await?.into_iter().filter(|t| t.sensitive).map(|t| t.code).collect();
+    summary.protect(&sensitive, caller.can(Permission::ReadSensitiveTags));
+    Ok(Json(summary))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -3,6 +3,7 @@
 mod areas;
 mod households;
 mod houses;
+mod party;
 mod people;
 mod residents;
 mod session;
@@ -31,6 +32,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .nest("/posts", people::posts())
         .nest("/tokens", people::tokens())
         .nest("/audit", people::audit())
+        .nest("/party", party::routes())
 }
 
 /// The scope a caller may read the registry in, or 403.

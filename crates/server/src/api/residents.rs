@@ -8,8 +8,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use wangge_core::{ResidenceStatus, Sex};
 use wangge_store::{
-    AuditEvent, Caller, Permission, Membership, MoveResident, NewResident, Paged, Resident, ResidentFilter, ResidentPatch, ResidentTag,
-    RevealedResident,
+    AuditEvent, Caller, Membership, MoveResident, NewResident, Paged, Permission, Resident, ResidentFilter,
+    ResidentPatch, ResidentTag, RevealedResident,
 };
 
 use super::{Auth, Paging, double_option, reader};
@@ -75,8 +75,9 @@ pub struct ResidentQuery {
     sort: Option<String>,
 }
 
-/// List residents inside the caller's scope; ID numbers and phones are masked, and sensitive
-/// tags are left out unless the caller's post may read them (filtering by one is refused).
+/// List residents inside the caller's scope; ID numbers and phones are masked.
+///
+/// Sensitive tags are left out unless the caller's post may read them; filtering by one is refused.
 #[utoipa::path(get, path = "", tag = "residents", params(ResidentQuery, Paging),
     responses((status = 200, body = Paged<Resident>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn list_residents(

@@ -7,7 +7,12 @@ use serde_json::{Value, json};
 use crate::areas::small_tree;
 use crate::{DEMO_PASSWORD, TestApp};
 
-crate::on_both_engines!(sessions_and_tokens, sign_in_is_throttled, coverage_comes_from_posts);
+crate::on_both_engines!(
+    sessions_and_tokens,
+    sign_in_is_throttled,
+    coverage_comes_from_posts,
+    sensitive_tags_are_protected
+);
 
 /// A browser-like client: the session cookie and the CSRF token.
 pub struct Browser {
@@ -285,4 +290,36 @@ async fn coverage_comes_from_posts(app: TestApp) {
     assert_eq!(again["coverage"]["units_without_unit_chief"].as_i64().unwrap(), units_gap);
     let (_, hist) = app.get(&format!("/api/v1/posts?area_id={vacant}&include_ended=true")).await;
     assert_eq!(hist["total"], 1);
+}
+
+async fn sensitive_tags_are_protected(app: TestApp) {
+    let app = app.with_demo().await;
+    let sensitive = ["low_income", "disabled", "left_behind_child", "lonely_elderly", "empty_nest_elderly"];
+    let id = app.area_id("圣泉社区").await;
+    let (_, posts) = app.get(&format!("/api/v1/posts?area_id={id}&kind=unit_chief&page_size=200")).await;
+    let mut hidden_somewhere = false;
+    for post in posts["items"].as_array().unwrap() {
+        let unit = post["area_id"].as_i64().unwrap();
+        let (_, full) = app.get(&format!("/api/v1/areas/{unit}/summary")).await;
+        // An administrator sees sensitive counts of 5 and more; smaller ones only as "<5".
+        for (tag, n) in full["residents_by_tag"].as_object().unwrap() {
+            if sensitive.contains(&tag.as_str()) {
+                assert!(n.as_i64().unwrap() >= 5, "{tag} {n} shown in a unit");
+            }
+        }
+        hidden_somewhere |= !full["residents_by_tag_under_5"].as_array().unwrap().is_empty();
+    }
+    assert!(hidden_somewhere, "some unit of the demo has a small sensitive count");
+    // A unit chief sees no sensitive tag at all, even in their own unit.
+    let post = &posts["items"][0];
+    let (_, t) = app.post("/api/v1/tokens", json!({"post_id": post["id"], "name": "unit phone"})).await;
+    let token = t["token"].as_str().unwrap();
+    let (s, v) =
+        app.call_as(Some(token), Method::GET, &format!("/api/v1/areas/{}/summary", post["area_id"]), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(v["residents_by_tag"].as_object().unwrap().keys().all(|k| !sensitive.contains(&k.as_str())), "{v}");
+    assert!(v["residents_by_tag_under_5"].as_array().unwrap().is_empty());
+    // The community's station chief sees the community's sensitive counts.
+    let (_, community) = app.get(&format!("/api/v1/areas/{id}/summary")).await;
+    assert!(community["residents_by_tag"]["low_income"].as_i64().unwrap() > 0);
 }

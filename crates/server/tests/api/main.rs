@@ -5,6 +5,7 @@ mod areas;
 mod auth;
 mod matrix;
 mod openapi;
+mod party;
 mod protected;
 mod registry;
 mod schema;

@@ -24,6 +24,12 @@ struct Targets {
     token: i64,
     /// A household inside the caller's own scope, for moves out of the target.
     own_household: i64,
+    party_org: i64,
+    party_member: i64,
+    /// A party member with contact households, and one of those assignments.
+    party_resident: i64,
+    contact: i64,
+    co_building_unit: i64,
 }
 
 /// Routes anyone may call, or that act on the caller's own session only.
@@ -108,6 +114,39 @@ fn request(method: &str, path: &str, t: &Targets) -> Option<(String, Option<Valu
         ("POST", "/api/v1/tokens") => b("/api/v1/tokens".into(), json!({"post_id": t.post, "name": "x"})),
         ("DELETE", "/api/v1/tokens/{id}") => r(format!("/api/v1/tokens/{}", t.token)),
         ("GET", "/api/v1/audit") => r(format!("/api/v1/audit?area_id={}", t.community)),
+        ("GET", "/api/v1/party/organisations") => r(format!("/api/v1/party/organisations?area_id={}", t.community)),
+        ("POST", "/api/v1/party/organisations") => {
+            b("/api/v1/party/organisations".into(), json!({"area_id": t.grid, "kind": "party_branch", "name": "x"}))
+        }
+        ("GET", "/api/v1/party/organisations/{id}") => r(format!("/api/v1/party/organisations/{}", t.party_org)),
+        ("GET", "/api/v1/party/organisations/{id}/members") => {
+            r(format!("/api/v1/party/organisations/{}/members", t.party_org))
+        }
+        ("POST", "/api/v1/party/organisations/{id}/members") => {
+            b(format!("/api/v1/party/organisations/{}/members", t.party_org), json!({"resident_id": t.party_resident}))
+        }
+        ("POST", "/api/v1/party/members/{id}/end") => {
+            b(format!("/api/v1/party/members/{}/end", t.party_member), json!({}))
+        }
+        ("GET", "/api/v1/party/contacts") => r(format!("/api/v1/party/contacts?area_id={}", t.community)),
+        ("POST", "/api/v1/party/contacts") => {
+            b("/api/v1/party/contacts".into(), json!({"resident_id": t.party_resident, "household_id": t.household}))
+        }
+        ("POST", "/api/v1/party/contacts/{id}/end") => {
+            b(format!("/api/v1/party/contacts/{}/end", t.contact), json!({}))
+        }
+        ("GET", "/api/v1/party/co-building-units") => {
+            r(format!("/api/v1/party/co-building-units?area_id={}", t.community))
+        }
+        ("POST", "/api/v1/party/co-building-units") => {
+            b("/api/v1/party/co-building-units".into(), json!({"grid_id": t.grid, "name": "x", "kind": "enterprise"}))
+        }
+        ("GET", "/api/v1/party/co-building-units/{id}") => {
+            r(format!("/api/v1/party/co-building-units/{}", t.co_building_unit))
+        }
+        ("POST", "/api/v1/party/co-building-units/{id}/end") => {
+            b(format!("/api/v1/party/co-building-units/{}/end", t.co_building_unit), json!({}))
+        }
         _ => None,
     }
 }
@@ -136,6 +175,10 @@ async fn fingerprint(app: &TestApp) -> Vec<(String, i64)> {
         "posts",
         "api_tokens",
         "audit_events",
+        "party_organisations",
+        "party_members",
+        "contact_households",
+        "co_building_units",
     ] {
         let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {t}")))
             .fetch_one(app.store.pool())
@@ -147,7 +190,10 @@ async fn fingerprint(app: &TestApp) -> Vec<(String, i64)> {
         "SELECT (SELECT count(*) FROM areas WHERE name = 'x') + (SELECT count(*) FROM houses WHERE address = 'x') \
          + (SELECT count(*) FROM households WHERE address = 'x') + (SELECT count(*) FROM residents WHERE name = 'x') \
          + (SELECT count(*) FROM posts WHERE ended_on IS NOT NULL) + (SELECT count(*) FROM accounts WHERE disabled_at IS NOT NULL) \
-         + (SELECT count(*) FROM api_tokens WHERE revoked_at IS NOT NULL)",
+         + (SELECT count(*) FROM api_tokens WHERE revoked_at IS NOT NULL) \
+         + (SELECT count(*) FROM party_members WHERE until IS NOT NULL) \
+         + (SELECT count(*) FROM contact_households WHERE until IS NOT NULL) \
+         + (SELECT count(*) FROM co_building_units WHERE until IS NOT NULL)",
     )
     .fetch_one(app.store.pool())
     .await
@@ -184,6 +230,9 @@ async fn no_caller_reaches_outside_its_scope(app: TestApp) {
     let sq_grid = first_id(&app, &format!("/api/v1/posts?area_id={shengquan}&kind=grid_chief")).await;
     let (_, sq_grid) = app.get(&format!("/api/v1/posts/{sq_grid}")).await;
     let sq_grid = sq_grid["area_id"].as_i64().unwrap();
+    let party_org = first_id(&app, &format!("/api/v1/party/organisations?area_id={grid}&kind=party_branch")).await;
+    let (_, contacts) = app.get(&format!("/api/v1/party/contacts?area_id={hongqiao}&page_size=1")).await;
+    let contact = contacts["items"][0].clone();
     let t = Targets {
         community: hongqiao,
         grid,
@@ -195,6 +244,11 @@ async fn no_caller_reaches_outside_its_scope(app: TestApp) {
         account: p["account_id"].as_i64().unwrap(),
         token: tok["id"].as_i64().unwrap(),
         own_household: first_id(&app, &format!("/api/v1/households?area_id={sq_grid}")).await,
+        party_org,
+        party_member: first_id(&app, &format!("/api/v1/party/organisations/{party_org}/members")).await,
+        party_resident: contact["resident_id"].as_i64().unwrap(),
+        contact: contact["id"].as_i64().unwrap(),
+        co_building_unit: first_id(&app, &format!("/api/v1/party/co-building-units?area_id={hongqiao}")).await,
     };
 
     // The callers: a grid chief of a Shengquan grid, a unit chief of a unit in another

@@ -250,8 +250,12 @@ async fn token_of(app: &TestApp, login: &str, kind: &str, area: i64) -> String {
 
 async fn posts_see_what_they_need(app: TestApp) {
     let [_, _, _, grid, unit] = small_tree(&app).await;
-    let (s, hh) =
-        app.post("/api/v1/households", json!({"unit_id": unit, "code": "350999101001001001000101", "address": "圣泉路2号"})).await;
+    let (s, hh) = app
+        .post(
+            "/api/v1/households",
+            json!({"unit_id": unit, "code": "350999101001001001000101", "address": "圣泉路2号"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{hh}");
     let idn = id_number("1948-06-30", 21, true);
     let (s, r) = app
@@ -275,10 +279,13 @@ async fn posts_see_what_they_need(app: TestApp) {
     };
 
     // A unit chief may not reveal: 403, nothing logged. A grid member may, with a purpose.
-    let (s, e) = as_(&chief, Method::POST, format!("/api/v1/residents/{id}/reveal"), Some(json!({"purpose": "核实"}))).await;
+    let (s, e) =
+        as_(&chief, Method::POST, format!("/api/v1/residents/{id}/reveal"), Some(json!({"purpose": "核实"}))).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
     assert!(!e.to_string().contains(&idn));
-    let (s, v) = as_(&member, Method::POST, format!("/api/v1/residents/{id}/reveal"), Some(json!({"purpose": "入户走访"}))).await;
+    let (s, v) =
+        as_(&member, Method::POST, format!("/api/v1/residents/{id}/reveal"), Some(json!({"purpose": "入户走访"})))
+            .await;
     assert_eq!((s, &v["id_number"]), (StatusCode::OK, &json!(idn)), "{v}");
     let (_, readers) = app.get(&format!("/api/v1/residents/{id}/readers")).await;
     assert_eq!(readers.as_array().map(Vec::len), Some(1), "{readers}");
@@ -288,7 +295,8 @@ async fn posts_see_what_they_need(app: TestApp) {
     // Sensitive tags: hidden from posts without the right, in the resident, its list, its tag
     // history; filtering or writing by them is refused.
     for (token, sees) in [(&chief, false), (&member, false), (&grid_chief, true)] {
-        let expected = if sees { json!(["lonely_elderly", "low_income", "party_member"]) } else { json!(["party_member"]) };
+        let expected =
+            if sees { json!(["lonely_elderly", "low_income", "party_member"]) } else { json!(["party_member"]) };
         let (s, v) = as_(token, Method::GET, format!("/api/v1/residents/{id}"), None).await;
         assert_eq!((s, &v["tags"]), (StatusCode::OK, &expected), "{v}");
         let (_, v) = as_(token, Method::GET, format!("/api/v1/residents?household_id={}", hh["id"]), None).await;
@@ -305,7 +313,8 @@ async fn posts_see_what_they_need(app: TestApp) {
         assert_eq!((s, v["total"].as_i64()), (StatusCode::OK, Some(1)), "{v}");
     }
     let before = app.row_counts().await;
-    let (s, e) = as_(&chief, Method::POST, format!("/api/v1/residents/{id}/tags"), Some(json!({"tag": "disabled"}))).await;
+    let (s, e) =
+        as_(&chief, Method::POST, format!("/api/v1/residents/{id}/tags"), Some(json!({"tag": "disabled"}))).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
     let (s, e) = as_(&chief, Method::DELETE, format!("/api/v1/residents/{id}/tags/low_income"), None).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
@@ -319,9 +328,9 @@ async fn posts_see_what_they_need(app: TestApp) {
     assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
     assert_eq!(app.row_counts().await, before);
     // Ordinary tags and edits still work for the unit chief, and its answers stay stripped.
-    let (s, v) = as_(&chief, Method::POST, format!("/api/v1/residents/{id}/tags"), Some(json!({"tag": "veteran"}))).await;
+    let (s, v) =
+        as_(&chief, Method::POST, format!("/api/v1/residents/{id}/tags"), Some(json!({"tag": "veteran"}))).await;
     assert_eq!((s, &v["tags"]), (StatusCode::OK, &json!(["party_member", "veteran"])), "{v}");
     let (s, v) = as_(&chief, Method::PATCH, format!("/api/v1/residents/{id}"), Some(json!({"status": "away"}))).await;
     assert_eq!((s, &v["tags"]), (StatusCode::OK, &json!(["party_member", "veteran"])), "{v}");
 }
-
