@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use wangge_core::area::{child_path, root_path};
-use wangge_core::{AreaKind, Caller, Level, Permission, PostKind, Scope};
+use wangge_core::{AreaKind, Caller, Level, Permission, Scope};
 
 use crate::audit;
 use crate::sql::{Sql, like_contains};
@@ -520,21 +520,34 @@ impl Store {
                 by_tag.insert(t.to_string(), *v);
             }
         }
-        let mut sql = Sql::new("SELECT level, count(*) AS n FROM areas WHERE valid_to IS NULL AND id <> ");
-        sql.bind(id).in_range("path", &Scope::subtree(area.path.clone()).path_range()).push(" GROUP BY level");
+        // One pass over the open areas of the subtree: how many lie below, by level, and how
+        // many of them (itself included) lack their primary chief.
+        let mut sql = Sql::new("SELECT a.level, sum(CASE WHEN a.id <> ");
+        sql.bind(id)
+            .push(
+                " THEN 1 ELSE 0 END) AS below, sum(CASE WHEN a.level IN ('community', 'grid', 'unit') AND NOT EXISTS \
+                 (SELECT 1 FROM posts p WHERE p.area_path = a.path AND p.is_primary = 1 AND p.ended_on IS NULL \
+                 AND p.kind = CASE a.level WHEN 'unit' THEN 'unit_chief' WHEN 'grid' THEN 'grid_chief' \
+                 ELSE 'station_chief' END) THEN 1 ELSE 0 END) AS gaps FROM areas a WHERE a.valid_to IS NULL",
+            )
+            .in_range("a.path", &Scope::subtree(area.path.clone()).path_range())
+            .push(" GROUP BY a.level");
         let rows = sql.query().fetch_all(&self.pool).await?;
         let mut children_by_level = BTreeMap::new();
+        let mut gaps = BTreeMap::new();
         for r in rows {
             let level: String = r.try_get("level")?;
-            let n: i64 = r.try_get("n")?;
-            children_by_level.insert(level, n);
+            let below: i64 = r.try_get("below")?;
+            if below > 0 {
+                children_by_level.insert(level.clone(), below);
+            }
+            gaps.insert(level, r.try_get::<i64, _>("gaps")?);
         }
+        let gap = |l: Level| gaps.get(l.as_str()).copied().unwrap_or(0);
         let coverage = Coverage {
-            units_without_unit_chief: self.areas_without(&area.path, Level::Unit, PostKind::UnitChief).await?,
-            grids_without_grid_chief: self.areas_without(&area.path, Level::Grid, PostKind::GridChief).await?,
-            communities_without_station_chief: self
-                .areas_without(&area.path, Level::Community, PostKind::StationChief)
-                .await?,
+            units_without_unit_chief: gap(Level::Unit),
+            grids_without_grid_chief: gap(Level::Grid),
+            communities_without_station_chief: gap(Level::Community),
             houses_without_households: get(stats::HOUSES_EMPTY),
             households_without_head: get(stats::HOUSEHOLDS_NO_HEAD),
         };

@@ -226,16 +226,4 @@ impl Store {
         tx.commit().await?;
         self.post(caller.scope(), id).await
     }
-
-    /// Open areas of `level` inside `path`'s subtree with no open primary holder of `kind`.
-    pub(crate) async fn areas_without(&self, path: &str, level: Level, kind: PostKind) -> StoreResult<i64> {
-        let mut sql = Sql::new("SELECT count(*) FROM areas a WHERE a.level = ");
-        sql.bind(level.as_str())
-            .push(" AND a.valid_to IS NULL")
-            .in_range("a.path", &Scope::subtree(path).path_range())
-            .push(" AND NOT EXISTS (SELECT 1 FROM posts p WHERE p.area_path = a.path AND p.kind = ")
-            .bind(kind.as_str())
-            .push(" AND p.is_primary = 1 AND p.ended_on IS NULL)");
-        Ok(sql.scalar().fetch_one(&self.pool).await?)
-    }
 }
