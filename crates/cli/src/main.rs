@@ -125,8 +125,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 let password = settings.demo_password(&name)?;
                 let people = store.seed_demo_people(county.items[0].id, &password).await?;
                 eprintln!(
-                    "appointed {} people in charge ({} posts left vacant on purpose)",
-                    people.accounts, people.gaps
+                    "appointed {} people in charge ({} posts left vacant on purpose); party overlay: {} organisations, \
+                     {} members, {} contact households, {} co-building units",
+                    people.accounts,
+                    people.gaps,
+                    people.party.organisations,
+                    people.party.members,
+                    people.party.contacts,
+                    people.party.co_building_units
                 );
             }
             let password = settings.demo_password(&name)?;

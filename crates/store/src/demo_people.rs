@@ -14,6 +14,7 @@ pub struct PeopleReport {
     pub accounts: usize,
     pub posts: usize,
     pub gaps: usize,
+    pub party: crate::party::PartyReport,
 }
 
 /// Whether the demo leaves the `i`th area of a level without its chief.
@@ -126,7 +127,7 @@ impl Store {
         }
         tx.commit().await?;
         // The party overlay needs the posts: its secretaries are the chiefs.
-        self.seed_demo_party(county.id).await?;
+        report.party = self.seed_demo_party(county.id).await?;
         Ok(report)
     }
 }
