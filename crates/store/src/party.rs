@@ -647,18 +647,7 @@ impl Store {
             return Err(StoreError::conflict(None, "ended", format!("membership {id} has already ended")));
         }
         let until = end_date(until, &member.since)?;
-        let mut tx = self.write_tx().await?;
-        sqlx::query("UPDATE party_members SET until = $1 WHERE id = $2")
-            .bind(&until)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        let path: String = sqlx::query_scalar("SELECT area_path FROM party_members WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
-        audit::record(&mut tx, caller, "end", "party_member", Some(id), &path, None, None).await?;
-        tx.commit().await?;
+        self.end_dated(caller, "party_members", "party_member", id, &until).await?;
         self.party_member(caller.scope(), id).await
     }
 
@@ -762,18 +751,7 @@ impl Store {
             return Err(StoreError::conflict(None, "ended", format!("contact {id} has already ended")));
         }
         let until = end_date(until, &contact.since)?;
-        let mut tx = self.write_tx().await?;
-        sqlx::query("UPDATE contact_households SET until = $1 WHERE id = $2")
-            .bind(&until)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        let path: String = sqlx::query_scalar("SELECT area_path FROM contact_households WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
-        audit::record(&mut tx, caller, "end", "contact_household", Some(id), &path, None, None).await?;
-        tx.commit().await?;
+        self.end_dated(caller, "contact_households", "contact_household", id, &until).await?;
         self.contact_household(caller.scope(), id).await
     }
 
@@ -853,6 +831,28 @@ impl Store {
         self.co_building_unit(&Scope::everything(), id).await
     }
 
+    /// Ends a dated row of `table` (sets `until`) and audits it; the row stays as history.
+    async fn end_dated(&self, caller: &Caller, table: &str, entity: &str, id: i64, until: &str) -> StoreResult<()> {
+        // Co-building units also keep when they were last changed.
+        let touch = if table == "co_building_units" { ", updated_at = $3" } else { "" };
+        let mut tx = self.write_tx().await?;
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE {table} SET until = $1{touch} WHERE id = $2")))
+            .bind(until)
+            .bind(id);
+        if !touch.is_empty() {
+            q = q.bind(now_text());
+        }
+        q.execute(&mut *tx).await?;
+        let path: String =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT area_path FROM {table} WHERE id = $1")))
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+        audit::record(&mut tx, caller, "end", entity, Some(id), &path, None, None).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Ends a co-building unit's attachment to its grid; it stays in the history.
     pub async fn end_co_building_unit(
         &self,
@@ -866,19 +866,7 @@ impl Store {
             return Err(StoreError::conflict(None, "ended", format!("co-building unit {id} has already ended")));
         }
         let until = end_date(until, &unit.since)?;
-        let mut tx = self.write_tx().await?;
-        sqlx::query("UPDATE co_building_units SET until = $1, updated_at = $2 WHERE id = $3")
-            .bind(&until)
-            .bind(now_text())
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        let path: String = sqlx::query_scalar("SELECT area_path FROM co_building_units WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
-        audit::record(&mut tx, caller, "end", "co_building_unit", Some(id), &path, None, None).await?;
-        tx.commit().await?;
+        self.end_dated(caller, "co_building_units", "co_building_unit", id, &until).await?;
         self.co_building_unit(caller.scope(), id).await
     }
 }
