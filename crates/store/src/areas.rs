@@ -509,21 +509,15 @@ impl Store {
     /// Figures of the area and everything below it, read from the maintained counters.
     pub async fn area_summary(&self, scope: &Scope, id: i64) -> StoreResult<AreaSummary> {
         let area = self.area(scope, id).await?;
-        let metrics = stats::read(&self.pool, id).await?;
-        let get = |m: &str| metrics.get(m).copied().unwrap_or(0);
-        let mut by_status = BTreeMap::new();
-        let mut by_tag = BTreeMap::new();
-        for (k, v) in &metrics {
-            if let Some(s) = k.strip_prefix("status:") {
-                by_status.insert(s.to_string(), *v);
-            } else if let Some(t) = k.strip_prefix("tag:") {
-                by_tag.insert(t.to_string(), *v);
-            }
-        }
-        // One pass over the open areas of the subtree: how many lie below, by level, and how
-        // many of them (itself included) lack their primary chief.
-        let mut sql = Sql::new("SELECT a.level, sum(CASE WHEN a.id <> ");
+        // One round trip: the area's counters, and one pass over the open areas of the
+        // subtree counting how many lie below, by level, and how many of them (itself
+        // included) lack their primary chief.
+        let mut sql = Sql::new(
+            "SELECT 'metric' AS k, metric AS name, value AS below, 0 AS gaps FROM area_stats WHERE area_id = ",
+        );
         sql.bind(id)
+            .push(" UNION ALL SELECT 'level' AS k, a.level AS name, sum(CASE WHEN a.id <> ")
+            .bind(id)
             .push(
                 " THEN 1 ELSE 0 END) AS below, sum(CASE WHEN a.level IN ('community', 'grid', 'unit') AND NOT EXISTS \
                  (SELECT 1 FROM posts p WHERE p.area_path = a.path AND p.is_primary = 1 AND p.ended_on IS NULL \
@@ -533,15 +527,31 @@ impl Store {
             .in_range("a.path", &Scope::subtree(area.path.clone()).path_range())
             .push(" GROUP BY a.level");
         let rows = sql.query().fetch_all(&self.pool).await?;
+        let mut metrics = BTreeMap::new();
         let mut children_by_level = BTreeMap::new();
         let mut gaps = BTreeMap::new();
         for r in rows {
-            let level: String = r.try_get("level")?;
+            let k: String = r.try_get("k")?;
+            let name: String = r.try_get("name")?;
             let below: i64 = r.try_get("below")?;
-            if below > 0 {
-                children_by_level.insert(level.clone(), below);
+            if k == "metric" {
+                metrics.insert(name, below);
+                continue;
             }
-            gaps.insert(level, r.try_get::<i64, _>("gaps")?);
+            if below > 0 {
+                children_by_level.insert(name.clone(), below);
+            }
+            gaps.insert(name, r.try_get::<i64, _>("gaps")?);
+        }
+        let get = |m: &str| metrics.get(m).copied().unwrap_or(0);
+        let mut by_status = BTreeMap::new();
+        let mut by_tag = BTreeMap::new();
+        for (k, v) in &metrics {
+            if let Some(s) = k.strip_prefix("status:") {
+                by_status.insert(s.to_string(), *v);
+            } else if let Some(t) = k.strip_prefix("tag:") {
+                by_tag.insert(t.to_string(), *v);
+            }
         }
         let gap = |l: Level| gaps.get(l.as_str()).copied().unwrap_or(0);
         let coverage = Coverage {

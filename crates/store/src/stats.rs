@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use sqlx::{Any, AnyConnection, AnyPool, Row};
+use sqlx::{Any, AnyConnection, Row};
 use wangge_core::area::path_ids;
 
 use crate::StoreResult;
@@ -15,16 +15,6 @@ pub(crate) const HOUSES_EMPTY: &str = "houses_empty";
 pub(crate) const HOUSEHOLDS: &str = "households";
 pub(crate) const HOUSEHOLDS_NO_HEAD: &str = "households_no_head";
 pub(crate) const RESIDENTS: &str = "residents";
-
-pub(crate) async fn read(pool: &AnyPool, area_id: i64) -> StoreResult<BTreeMap<String, i64>> {
-    let rows =
-        sqlx::query("SELECT metric, value FROM area_stats WHERE area_id = $1").bind(area_id).fetch_all(pool).await?;
-    let mut out = BTreeMap::new();
-    for r in rows {
-        out.insert(r.try_get::<String, _>("metric")?, r.try_get::<i64, _>("value")?);
-    }
-    Ok(out)
-}
 
 /// Per-unit counts, `unit_id -> metric -> value`, for one unit or (with `None`) all of them.
 async fn count_units(conn: &mut AnyConnection, unit: Option<i64>) -> StoreResult<HashMap<i64, BTreeMap<String, i64>>> {
