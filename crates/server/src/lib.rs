@@ -156,6 +156,11 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn router(state: AppState) -> Router {
     let (routes, doc) = parts();
     let doc = serde_json::to_value(&doc).expect("the OpenAPI document serialises");
+    let web = wangge_web::router(wangge_web::WebState {
+        store: state.store.clone(),
+        session_ttl_seconds: state.session_ttl_seconds,
+        secure_cookies: state.secure_cookies,
+    });
     routes
         .route(
             "/api/v1/openapi.json",
@@ -164,8 +169,18 @@ pub fn router(state: AppState) -> Router {
                 async move { axum::Json(doc) }
             }),
         )
-        .fallback(api::not_found)
+        .fallback(not_found)
         .with_state(state)
+        .merge(web)
+}
+
+/// Unknown paths: the API's JSON error under `/api`, the site's page elsewhere.
+async fn not_found(req: axum::extract::Request) -> axum::response::Response {
+    if req.uri().path().starts_with("/api/") {
+        axum::response::IntoResponse::into_response(api::not_found().await)
+    } else {
+        wangge_web::not_found(req).await
+    }
 }
 
 /// Why the server could not start.

@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use wangge_core::area::{child_path, root_path};
-use wangge_core::{AreaKind, Caller, Level, Permission, Scope};
+use wangge_core::{AreaKind, Caller, Level, Permission, PostKind, Scope};
 
 use crate::audit;
 use crate::sql::{Sql, like_contains};
@@ -572,6 +572,36 @@ impl Store {
             coverage,
             area,
         })
+    }
+
+    /// The open areas of one level in the subtree of `id` that lack their primary chief (the
+    /// coverage gaps), by code; at most `limit`.
+    pub async fn areas_without_chief(
+        &self,
+        scope: &Scope,
+        id: i64,
+        level: Level,
+        limit: u32,
+    ) -> StoreResult<Vec<Area>> {
+        let kind = match level {
+            Level::Unit => PostKind::UnitChief,
+            Level::Grid => PostKind::GridChief,
+            Level::Community => PostKind::StationChief,
+            _ => return Ok(Vec::new()),
+        };
+        let area = self.area(scope, id).await?;
+        let mut sql = Sql::new(&format!("SELECT {AREA_COLUMNS} FROM areas WHERE valid_to IS NULL AND level = "));
+        sql.bind(level.as_str())
+            .in_range("path", &Scope::subtree(area.path).path_range())
+            .push(
+                " AND NOT EXISTS (SELECT 1 FROM posts p WHERE p.area_path = areas.path AND p.is_primary = 1 \
+                 AND p.ended_on IS NULL AND p.kind = ",
+            )
+            .bind(kind.as_str())
+            .push(") ORDER BY code LIMIT ")
+            .bind(i64::from(limit));
+        let rows = sql.query().fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(area_from_row).collect::<Result<_, _>>()?)
     }
 }
 

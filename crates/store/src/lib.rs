@@ -44,8 +44,8 @@ pub use party::{
 pub use posts::{NewPost, Post, PostFilter};
 pub use registry::{
     House, HouseFilter, HousePatch, Household, HouseholdFilter, HouseholdPatch, Member, Membership, MoveResident,
-    NewHouse, NewHousehold, NewResident, Resident, ResidentFilter, ResidentPatch, ResidentTag, RevealedResident,
-    TagKind,
+    NewHouse, NewHousehold, NewResident, RELATIONS, Resident, ResidentFilter, ResidentPatch, ResidentTag,
+    RevealedResident, TagKind,
 };
 pub use wangge_core::{Caller, Permission, PostKind, Scope};
 

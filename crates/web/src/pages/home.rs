@@ -1,0 +1,68 @@
+//! The home page of each kind of post: the people who work in one grid or unit see its figures,
+//! its gaps and a search box; those over a community, town or county see the dashboard.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use wangge_core::PostKind;
+use wangge_store::AreaSummary;
+
+use super::areas::{Gap, gap_links, home_area, level_name, protected_summary};
+use super::dashboard::{FigureQuery, dashboard_page};
+use crate::WebState;
+use crate::ctx::{Chrome, Viewer, respond};
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    c: Chrome,
+    post: String,
+    level: String,
+    sum: Option<AreaSummary>,
+    gaps: Vec<Gap>,
+}
+
+/// Posts that work in one grid or unit, on a phone, rather than over many.
+fn works_on_the_ground(kind: Option<PostKind>) -> bool {
+    matches!(
+        kind,
+        Some(
+            PostKind::GridChief
+                | PostKind::GridMember
+                | PostKind::UnitChief
+                | PostKind::HouseholdHead
+                | PostKind::Volunteer
+        )
+    )
+}
+
+pub async fn home(State(s): State<WebState>, v: Viewer, Query(q): Query<FigureQuery>) -> Response {
+    let r = async {
+        let area = home_area(&s, &v).await?;
+        let ground = works_on_the_ground(v.caller.kind);
+        if !ground
+            && let Some(id) = area
+            && v.reader().is_ok()
+        {
+            return dashboard_page(&s, &v, id, q, "home").await;
+        }
+        let post = v
+            .posts
+            .iter()
+            .find(|p| Some(p.id) == v.caller.post_id)
+            .map(|p| crate::ctx::post_label(v.lang, p))
+            .unwrap_or_default();
+        let (sum, level) = match area {
+            Some(id) if v.reader().is_ok() => {
+                let sum = protected_summary(&s, &v, id).await?;
+                let level = level_name(v.lang, sum.area.level);
+                (Some(sum), level)
+            }
+            _ => (None, String::new()),
+        };
+        let gaps = sum.as_ref().map(|s| gap_links(v.lang, s)).unwrap_or_default();
+        Ok(v.page(HomePage { c: v.chrome(v.t("home-title"), "home"), post, level, sum, gaps }))
+    }
+    .await;
+    respond(&v, r)
+}

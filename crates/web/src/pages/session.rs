@@ -1,0 +1,125 @@
+//! Signing in and out, the language switch and switching between one's posts.
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use wangge_store::SignInError;
+
+use crate::WebState;
+use crate::ctx::{Chrome, SESSION_COOKIE, Viewer, Visitor, WebError, local_path, render};
+use crate::i18n::{LANG_COOKIE, Lang};
+
+fn session_cookie(state: &WebState, value: &str, max_age: i64) -> HeaderValue {
+    let secure = if state.secure_cookies { "; Secure" } else { "" };
+    let c = format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
+    HeaderValue::from_str(&c).expect("a cookie of hex characters is a valid header")
+}
+
+pub async fn root(v: Option<Viewer>) -> Redirect {
+    Redirect::to(if v.is_some() { "/home" } else { "/sign-in" })
+}
+
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+struct SignInPage {
+    c: Chrome,
+    next: String,
+    login: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+pub async fn sign_in_form(v: Visitor, Query(q): Query<NextQuery>) -> Response {
+    if v.session.as_ref().is_some_and(|(_, s)| s.caller.is_some()) {
+        return Redirect::to(&local_path(q.next.as_deref())).into_response();
+    }
+    let c = Chrome::anonymous(v.lang, &v.here, v.lang.t("sign-in-title"));
+    let page = SignInPage { c, next: local_path(q.next.as_deref()), login: String::new(), error: None };
+    render(StatusCode::OK, page, v.lang)
+}
+
+#[derive(Deserialize)]
+pub struct SignInForm {
+    login: String,
+    password: String,
+    next: Option<String>,
+}
+
+pub async fn sign_in(
+    State(state): State<WebState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    v: Visitor,
+    Form(f): Form<SignInForm>,
+) -> Response {
+    let ttl = state.session_ttl_seconds;
+    let next = local_path(f.next.as_deref());
+    let (status, error) = match state.store.sign_in(f.login.trim(), &f.password, &peer.ip().to_string(), ttl).await {
+        Ok((token, _)) => {
+            let mut resp = Redirect::to(&next).into_response();
+            resp.headers_mut().insert(header::SET_COOKIE, session_cookie(&state, &token, ttl));
+            return resp;
+        }
+        Err(SignInError::Wrong) => (StatusCode::FORBIDDEN, v.lang.t("sign-in-wrong")),
+        Err(SignInError::Throttled) => (StatusCode::TOO_MANY_REQUESTS, v.lang.t("sign-in-throttled")),
+        Err(SignInError::Store(e)) => return WebError::Store(e).page(v.lang),
+    };
+    let c = Chrome::anonymous(v.lang, &v.here, v.lang.t("sign-in-title"));
+    render(status, SignInPage { c, next, login: f.login, error: Some(error) }, v.lang)
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+pub async fn sign_out(State(state): State<WebState>, v: Viewer, Form(f): Form<CsrfForm>) -> Response {
+    if let Err(e) = v.check_csrf(&f.csrf) {
+        return v.fail(e);
+    }
+    if let Err(e) = state.store.end_session(&v.token).await {
+        return v.fail(e.into());
+    }
+    let mut resp = Redirect::to("/sign-in").into_response();
+    resp.headers_mut().insert(header::SET_COOKIE, session_cookie(&state, "", 0));
+    resp
+}
+
+#[derive(Deserialize)]
+pub struct LangQuery {
+    to: String,
+    next: Option<String>,
+}
+
+/// Remembers the chosen language for a year and goes back to the page.
+pub async fn switch_lang(Query(q): Query<LangQuery>) -> Response {
+    let lang = Lang::parse(&q.to).unwrap_or(Lang::Zh);
+    let mut resp = Redirect::to(&local_path(q.next.as_deref())).into_response();
+    let c = format!("{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age=31536000", lang.tag());
+    resp.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&c).expect("a language tag is a valid header"));
+    resp
+}
+
+#[derive(Deserialize)]
+pub struct SwitchForm {
+    csrf: String,
+    post_id: i64,
+}
+
+pub async fn switch_post(State(state): State<WebState>, v: Viewer, Form(f): Form<SwitchForm>) -> Response {
+    if let Err(e) = v.check_csrf(&f.csrf) {
+        return v.fail(e);
+    }
+    match state.store.switch_post(&v.token, v.session.account.id, f.post_id).await {
+        Ok(_) => Redirect::to("/home").into_response(),
+        Err(e) => v.fail(e.into()),
+    }
+}
