@@ -272,6 +272,7 @@ impl WebError {
             WebError::Forbidden => (StatusCode::FORBIDDEN, lang.t("error-forbidden")),
             WebError::Csrf => (StatusCode::FORBIDDEN, lang.t("error-csrf")),
             WebError::NoPost => (StatusCode::FORBIDDEN, lang.t("error-no-post")),
+            WebError::Store(StoreError::MissingRef { .. }) => (StatusCode::NOT_FOUND, lang.t("error-not-found")),
             WebError::Store(e @ (StoreError::Invalid { .. } | StoreError::Conflict { .. })) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
             }

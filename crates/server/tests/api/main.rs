@@ -11,6 +11,7 @@ mod registry;
 mod schema;
 mod scope;
 mod validation;
+mod web;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 

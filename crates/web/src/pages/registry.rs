@@ -377,6 +377,9 @@ struct ResidentsPage {
 pub async fn residents(State(s): State<WebState>, v: Viewer, Query(q): Query<ResidentsQuery>) -> Response {
     let r = async {
         let scope = v.reader()?;
+        if let Some(id) = q.area {
+            scoped(&s.store, Record::Area, id, s.store.area(scope, id).await).await?;
+        }
         let hidden = hidden_tags(&s, &v).await?;
         if q.tag.as_ref().is_some_and(|t| hidden.contains(t)) {
             return Err(WebError::Forbidden);
