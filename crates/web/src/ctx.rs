@@ -80,6 +80,11 @@ impl OptionalFromRequestParts<WebState> for Viewer {
         let visitor = <Visitor as FromRequestParts<WebState>>::from_request_parts(parts, state).await?;
         let Some((token, session)) = visitor.session else { return Ok(None) };
         let lang = visitor.lang;
+        // A one-time password is changed before anything else.
+        let path = parts.uri.path();
+        if session.account.must_change_password && path != "/password" && path != "/sign-out" {
+            return Err(Redirect::to("/password").into_response());
+        }
         let Some(caller) = session.caller.clone() else { return Err(WebError::NoPost.page(lang)) };
         let posts =
             state.store.posts_of_account(session.account.id).await.map_err(|e| WebError::Store(e).page(lang))?;

@@ -35,6 +35,7 @@ pub fn router(state: WebState) -> Router {
         .route("/sign-out", post(pages::session::sign_out))
         .route("/lang", get(pages::session::switch_lang))
         .route("/post", post(pages::session::switch_post))
+        .route("/password", get(pages::session::password_form).post(pages::session::change_password))
         .route("/home", get(pages::home::home))
         .route("/households", get(pages::registry::households))
         .route("/households/new", get(pages::registry::new_household_form).post(pages::registry::create_household))

@@ -306,3 +306,45 @@ async fn web_speaks_both_languages(app: TestApp) {
     assert_eq!(resp.headers()["location"], "/home");
     assert!(resp.headers()["set-cookie"].to_str().unwrap().starts_with("wangge_lang=en"));
 }
+
+crate::on_both_engines!(web_one_time_password_is_changed_first);
+
+/// An account given a one-time password is sent to change it before any other page.
+async fn web_one_time_password_is_changed_first(app: TestApp) {
+    let app = app.with_demo().await;
+    let t = targets(&app).await;
+    let account = app.store.account_by_login(&t.login).await.unwrap();
+    let one_time = app.store.reset_password(&wangge_core::Caller::system(), account.id).await.unwrap();
+    let client = Client::builder().redirect(Policy::none()).build().unwrap();
+    let resp = client
+        .post(format!("{}/sign-in", app.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("login={}&password={}", t.login, enc(&one_time)))
+        .send()
+        .await
+        .unwrap();
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let csrf = app.store.session(cookie.split_once('=').unwrap().1).await.unwrap().unwrap().csrf_token;
+    let web = Web { client, base: app.base.clone(), cookie, csrf };
+    let (s, _) = web.get("/households").await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (s, body) = web.get("/password").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("一次性密码"));
+    let form =
+        [("old_password", one_time.as_str()), ("new_password", "a-new-password-1"), ("repeat", "another-one-22")];
+    let (s, body) = web.post("/password", &form, true).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains(r#"id="repeat-error""#));
+    let form = [("old_password", one_time.as_str()), ("new_password", "short"), ("repeat", "short")];
+    let (s, body) = web.post("/password", &form, true).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains(r#"id="new_password-error""#), "{body}");
+    let form =
+        [("old_password", one_time.as_str()), ("new_password", "a-new-password-1"), ("repeat", "a-new-password-1")];
+    let (s, body) = web.post("/password", &form, true).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains(r#"id="password-changed""#));
+    let (s, _) = web.get("/households").await;
+    assert_eq!(s, StatusCode::OK, "the other pages open now");
+}

@@ -85,3 +85,16 @@ err-login-unknown = There is no account with this login.
 err-post-held = Someone already holds this post here.
 err-head-exists = This household already has a head.
 err-already-member = Already a member of this household.
+
+# Changing one's password
+password-title = Change password
+password-changed = Your password has been changed.
+password-must-change = This was a one-time password: set your own first.
+password-old = Current password
+password-new = New password
+password-hint = At least 10 characters.
+password-repeat = New password again
+password-save = Save the new password
+err-passwords-differ = The two new passwords differ.
+err-too-short = Too short: at least 10 characters.
+err-wrong-password = The current password is wrong.

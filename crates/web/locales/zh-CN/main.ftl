@@ -85,3 +85,16 @@ err-login-unknown = 没有这个账号。
 err-post-held = 这个区域已经有人担任此岗位。
 err-head-exists = 这户已经有户主了。
 err-already-member = 已经是这一户的成员。
+
+# 修改密码
+password-title = 修改密码
+password-changed = 密码已修改。
+password-must-change = 这是一次性密码，请先设置您自己的密码。
+password-old = 当前密码
+password-new = 新密码
+password-hint = 至少 10 个字符。
+password-repeat = 再输一次新密码
+password-save = 保存新密码
+err-passwords-differ = 两次输入的新密码不一样。
+err-too-short = 太短了：至少 10 个字符。
+err-wrong-password = 当前密码不对。

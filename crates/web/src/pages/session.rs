@@ -11,7 +11,7 @@ use serde::Deserialize;
 use wangge_store::SignInError;
 
 use crate::WebState;
-use crate::ctx::{Chrome, SESSION_COOKIE, Viewer, Visitor, WebError, local_path, render};
+use crate::ctx::{Chrome, FieldErrors, SESSION_COOKIE, Viewer, Visitor, WebError, local_path, render};
 use crate::i18n::{LANG_COOKIE, Lang};
 
 fn session_cookie(state: &WebState, value: &str, max_age: i64) -> HeaderValue {
@@ -122,4 +122,55 @@ pub async fn switch_post(State(state): State<WebState>, v: Viewer, Form(f): Form
         Ok(_) => Redirect::to("/home").into_response(),
         Err(e) => v.fail(e.into()),
     }
+}
+
+#[derive(Template)]
+#[template(path = "password.html")]
+struct PasswordPage {
+    c: Chrome,
+    forced: bool,
+    errors: FieldErrors,
+    done: bool,
+}
+
+pub async fn password_form(v: Viewer) -> Response {
+    let forced = v.session.account.must_change_password;
+    let c = v.chrome(v.t("password-title"), "");
+    v.page(PasswordPage { c, forced, errors: FieldErrors::default(), done: false })
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    old_password: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    repeat: String,
+}
+
+pub async fn change_password(State(state): State<WebState>, v: Viewer, Form(f): Form<PasswordForm>) -> Response {
+    if let Err(e) = v.check_csrf(&f.csrf) {
+        return v.fail(e);
+    }
+    let mut errors = FieldErrors::default();
+    if f.new_password != f.repeat {
+        errors.add("repeat", v.t("err-passwords-differ"));
+    } else {
+        match state.store.change_password(v.session.account.id, &f.old_password, &f.new_password).await {
+            Ok(()) => {
+                let c = v.chrome(v.t("password-title"), "");
+                return v.page(PasswordPage { c, forced: false, errors, done: true });
+            }
+            Err(e) => match FieldErrors::from_store(v.lang, &e) {
+                Some(fe) => errors = fe,
+                None => return v.fail(e.into()),
+            },
+        }
+    }
+    let c = v.chrome(v.t("password-title"), "");
+    let page = PasswordPage { c, forced: v.session.account.must_change_password, errors, done: false };
+    render(StatusCode::UNPROCESSABLE_ENTITY, page, v.lang)
 }
