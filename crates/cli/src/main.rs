@@ -239,7 +239,10 @@ async fn user(action: UserAction, settings: &Settings) -> anyhow::Result<()> {
 async fn serve(config: wangge_server::Config) -> anyhow::Result<()> {
     let app = wangge_server::build(&config).await.context("starting the server")?;
     let addr = app.local_addr();
-    eprintln!("Wangge is serving http://{addr}/ (API at http://{addr}/api/v1/openapi.json); Ctrl-C stops it");
+    eprintln!(
+        "Wangge is serving http://{addr}/ : open it in a browser to sign in (API at http://{addr}/api/v1/openapi.json); \
+         Ctrl-C stops it"
+    );
     app.run_until(async {
         let _ = tokio::signal::ctrl_c().await;
     })

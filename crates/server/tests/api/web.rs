@@ -348,3 +348,60 @@ async fn web_one_time_password_is_changed_first(app: TestApp) {
     let (s, _) = web.get("/households").await;
     assert_eq!(s, StatusCode::OK, "the other pages open now");
 }
+
+crate::on_both_engines!(web_switches_posts_and_moves_residents);
+
+/// One person with two posts switches between them; a resident moves to another household of
+/// the grid by its code.
+async fn web_switches_posts_and_moves_residents(app: TestApp) {
+    let app = app.with_demo().await;
+    let t = targets(&app).await;
+    let account = app.store.account_by_login(&t.login).await.unwrap();
+    // A second post: grid member of the other grid.
+    let post = wangge_store::NewPost {
+        account_id: account.id,
+        area_id: Some(t.grid),
+        kind: PostKind::GridMember,
+        is_primary: false,
+        title: None,
+        started_on: None,
+    };
+    let second = app.store.appoint(&wangge_core::Caller::system(), post).await.unwrap();
+    let web = Web::sign_in(&app, &t.login).await;
+    let (_, body) = web.get("/home").await;
+    assert!(body.contains(r#"id="post-switch""#) && body.contains(&format!(r#"value="{}""#, second.id)));
+    let (s, _) = web.get(&format!("/households/{}", t.household)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "not through the first post");
+    let (s, _) = web.post("/post", &[("post_id", &second.id.to_string())], true).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (s, body) = web.get(&format!("/households/{}", t.household)).await;
+    assert_eq!(s, StatusCode::OK, "through the second post: {body}");
+    let (s, _) = web.get(&format!("/households/{}", t.own_household)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "and no longer the first grid");
+    // Someone else's post cannot be switched to.
+    let (s, _) = web.post("/post", &[("post_id", "1")], true).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Move a member of this household to another household of the same grid.
+    let all = Scope::everything();
+    let hf = HouseholdFilter { within: Some(t.grid), ..Default::default() };
+    let page = Page::new(Some(1), Some(200)).unwrap();
+    let to = app
+        .store
+        .list_households(&all, &hf, page)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|h| h.id != t.household)
+        .unwrap();
+    let path = format!("/residents/{}/move", t.resident);
+    let (s, body) = web.post(&path, &[("household_code", "000"), ("relation", "child")], true).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains(r#"id="household_code-error""#));
+    let (s, _) = web.post(&path, &[("household_code", &to.code), ("relation", "child")], true).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let r = app.store.resident(&all, t.resident).await.unwrap();
+    assert_eq!(r.household_id, to.id);
+    app.assert_stats_consistent().await;
+}
