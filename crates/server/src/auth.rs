@@ -9,23 +9,12 @@ use wangge_store::{Caller, Session};
 use crate::AppState;
 use crate::error::ApiError;
 
-pub const SESSION_COOKIE: &str = "wangge_session";
+pub use wangge_web::ctx::{SESSION_COOKIE, session_token};
+
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// The caller a request acts as.
 pub struct Auth(pub Caller);
-
-/// The session's token from the cookie header, if any.
-pub fn session_token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
-        .map(|(_, v)| v.to_string())
-}
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)

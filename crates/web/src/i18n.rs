@@ -59,15 +59,7 @@ impl Lang {
     /// The language of a request: the switch's cookie, else the browser's first preference
     /// among ours, else Chinese.
     pub fn of(headers: &HeaderMap) -> Lang {
-        let cookie = headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|kv| kv.trim().split_once('='))
-            .find(|(k, _)| *k == LANG_COOKIE)
-            .and_then(|(_, v)| Lang::parse(v));
-        if let Some(l) = cookie {
+        if let Some(l) = crate::ctx::cookie(headers, LANG_COOKIE).and_then(|v| Lang::parse(&v)) {
             return l;
         }
         let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or("");

@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use wangge_core::{Permission, ResidenceStatus, Sex};
+use wangge_core::{Permission, ResidenceStatus, Scope, Sex};
 use wangge_store::{
     House, HouseFilter, Household, HouseholdFilter, HouseholdPatch, Member, Membership, MoveResident, NewHousehold,
     NewResident, Page, Paged, RELATIONS, Resident, ResidentFilter, ResidentPatch, ResidentTag, RevealedResident,
@@ -58,6 +58,14 @@ impl Labels {
     }
 }
 
+/// The name of the area a list is narrowed to; 403 outside the scope.
+async fn area_name(s: &WebState, scope: &Scope, area: Option<i64>) -> Result<Option<String>, WebError> {
+    Ok(match area {
+        Some(id) => Some(scoped(&s.store, Record::Area, id, s.store.area(scope, id).await).await?.name),
+        None => None,
+    })
+}
+
 // ---- households ----
 
 #[derive(Deserialize, Default)]
@@ -87,10 +95,7 @@ struct HouseholdsPage {
 pub async fn households(State(s): State<WebState>, v: Viewer, Query(q): Query<HouseholdQuery>) -> Response {
     let r = async {
         let scope = v.reader()?;
-        let area_name = match q.area {
-            Some(id) => Some(scoped(&s.store, Record::Area, id, s.store.area(scope, id).await).await?.name),
-            None => None,
-        };
+        let area_name = area_name(&s, scope, q.area).await?;
         let f = HouseholdFilter { within: q.area, q: q.q.clone(), without_head: q.without_head, ..Default::default() };
         let list = s.store.list_households(scope, &f, page_of(q.page)?).await?;
         let query = [
@@ -288,10 +293,7 @@ struct HousesPage {
 pub async fn houses(State(s): State<WebState>, v: Viewer, Query(q): Query<HousesQuery>) -> Response {
     let r = async {
         let scope = v.reader()?;
-        let area_name = match q.area {
-            Some(id) => Some(scoped(&s.store, Record::Area, id, s.store.area(scope, id).await).await?.name),
-            None => None,
-        };
+        let area_name = area_name(&s, scope, q.area).await?;
         let f = HouseFilter { within: q.area, q: q.q.clone(), empty: q.empty, ..Default::default() };
         let list = s.store.list_houses(scope, &f, page_of(q.page)?).await?;
         let query = [
@@ -377,9 +379,7 @@ struct ResidentsPage {
 pub async fn residents(State(s): State<WebState>, v: Viewer, Query(q): Query<ResidentsQuery>) -> Response {
     let r = async {
         let scope = v.reader()?;
-        if let Some(id) = q.area {
-            scoped(&s.store, Record::Area, id, s.store.area(scope, id).await).await?;
-        }
+        area_name(&s, scope, q.area).await?;
         let hidden = hidden_tags(&s, &v).await?;
         if q.tag.as_ref().is_some_and(|t| hidden.contains(t)) {
             return Err(WebError::Forbidden);
