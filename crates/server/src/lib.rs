@@ -4,6 +4,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+mod jobs;
 
 use std::net::SocketAddr;
 
@@ -84,6 +85,7 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
 pub async fn build_with_state(state: AppState, bind: SocketAddr) -> Result<App, StartError> {
     let listener = TcpListener::bind(bind).await.map_err(|e| StartError::Bind(bind, e))?;
     let store = state.store.clone();
+    jobs::start(store.clone());
     let router = router(state);
     Ok(App { listener, router, store })
 }
@@ -138,6 +140,7 @@ impl App {
         (name = "tokens", description = "API tokens for machines"),
         (name = "audit", description = "The audit log of writes and reveals"),
         (name = "party", description = "The party overlay: organisations, members, contact households (党员联系户), co-building units (共建单位)"),
+        (name = "cases", description = "Cases (诉求): intake, moves, events, the catalogue, the inbox, rates and calendars"),
         (name = "meta", description = "The API itself")
     )
 )]

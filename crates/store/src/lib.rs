@@ -9,6 +9,11 @@ pub mod admin;
 mod areas;
 mod audit;
 mod bulk;
+mod case_catalogue;
+mod case_geo;
+mod case_jobs;
+mod cases;
+pub mod clock;
 mod crypto;
 mod demo_people;
 mod error;
@@ -33,6 +38,12 @@ pub use accounts::{Account, NewAccount, Session, SignInError};
 pub use areas::{Area, AreaFilter, AreaPatch, AreaSummary, AreaTreeNode, CloseArea, Coverage, NewArea};
 pub use audit::{AuditEvent, AuditFilter};
 pub use bulk::LoadReport;
+pub use case_catalogue::{Category, CategoryDeadline, CategoryPatch, Question, QuestionKind, Routing};
+pub use case_jobs::{InboxItem, JobReport, OutboxMessage, RateFilter, RateValue, RatesView};
+pub use cases::{
+    CaseEvent, CaseFilter, CaseRating, CaseView, Channel, DuplicateHint, Intake, MoveInput, NewCase, NewLocation,
+    NewPhoto, NewReporter, Reporter,
+};
 pub use demo_people::PeopleReport;
 pub use error::{StoreError, StoreResult};
 pub use migrate::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE, Migration};
@@ -180,6 +191,15 @@ pub struct Store {
     hasher: Hmac<Sha256>,
     sealer: crypto::Sealer,
     widths: wangge_core::CodeWidths,
+    cases: CaseRuntime,
+}
+
+/// What cases keep in memory, shared by every clone of a store: the clock and the index of
+/// grid boundaries.
+#[derive(Debug, Clone, Default)]
+struct CaseRuntime {
+    clock: clock::ClockCell,
+    geo: case_geo::GeoCache,
 }
 
 impl std::fmt::Debug for Store {
@@ -227,9 +247,18 @@ impl Store {
         let hasher = Hmac::<Sha256>::new_from_slice(&options.hash_key)
             .map_err(|e| StoreError::Config(format!("bad hash key: {e}")))?;
         let sealer = crypto::Sealer::new(&options.data_key);
-        let store = Store { pool, url: url.clone(), engine, hasher, sealer, widths: options.code_widths };
+        let store = Store {
+            pool,
+            url: url.clone(),
+            engine,
+            hasher,
+            sealer,
+            widths: options.code_widths,
+            cases: CaseRuntime::default(),
+        };
         migrate::apply(&store.pool, engine).await?;
         registry::seed_tag_kinds(&store).await?;
+        store.seed_case_catalogue().await?;
         Ok(store)
     }
 

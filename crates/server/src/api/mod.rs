@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`: one module per resource, each with its routes.
 
 mod areas;
+mod cases;
 mod households;
 mod houses;
 mod party;
@@ -33,6 +34,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .nest("/tokens", people::tokens())
         .nest("/audit", people::audit())
         .nest("/party", party::routes())
+        .nest("/cases", cases::routes())
+        .nest("/categories", cases::category_routes())
+        .nest("/inbox", cases::inbox_routes())
+        .nest("/rates", cases::rate_routes())
+        .nest("/calendars", cases::calendar_routes())
 }
 
 /// The scope a caller may read the registry in, or 403.

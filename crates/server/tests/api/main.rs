@@ -3,6 +3,7 @@
 
 mod areas;
 mod auth;
+mod cases;
 mod matrix;
 mod openapi;
 mod party;

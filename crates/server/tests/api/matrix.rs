@@ -30,6 +30,11 @@ struct Targets {
     party_resident: i64,
     contact: i64,
     co_building_unit: i64,
+    county: i64,
+    /// A case in a Hongqiao unit with a photo, and an item of its owner's inbox.
+    case: i64,
+    photo: i64,
+    inbox_item: i64,
 }
 
 /// Routes anyone may call, or that act on the caller's own session only.
@@ -147,14 +152,41 @@ fn request(method: &str, path: &str, t: &Targets) -> Option<(String, Option<Valu
         ("POST", "/api/v1/party/co-building-units/{id}/end") => {
             b(format!("/api/v1/party/co-building-units/{}/end", t.co_building_unit), json!({}))
         }
+        ("GET", "/api/v1/cases") => r(format!("/api/v1/cases?area_id={}", t.community)),
+        ("POST", "/api/v1/cases") => b(
+            "/api/v1/cases".into(),
+            json!({"category": "parking", "channel": "hotline", "description": "x", "reporter": {"kind": "anonymous"},
+                   "area_id": t.unit}),
+        ),
+        ("GET", "/api/v1/cases/{id}") => r(format!("/api/v1/cases/{}", t.case)),
+        ("GET", "/api/v1/cases/{id}/events") => r(format!("/api/v1/cases/{}/events", t.case)),
+        ("GET", "/api/v1/cases/{id}/outbox") => r(format!("/api/v1/cases/{}/outbox", t.case)),
+        ("GET", "/api/v1/cases/{id}/photos/{photo_id}") => r(format!("/api/v1/cases/{}/photos/{}", t.case, t.photo)),
+        ("POST", "/api/v1/cases/{id}/moves/{move}") => {
+            b(format!("/api/v1/cases/{}/moves/comment", t.case), json!({"note": "x"}))
+        }
+        ("GET", "/api/v1/categories") => r("/api/v1/categories".into()),
+        ("GET", "/api/v1/categories/{code}") => r("/api/v1/categories/parking".into()),
+        ("PATCH", "/api/v1/categories/{code}") => b("/api/v1/categories/parking".into(), json!({"name_en": "x"})),
+        ("GET", "/api/v1/inbox") => r("/api/v1/inbox".into()),
+        ("POST", "/api/v1/inbox/{id}/read") => b(format!("/api/v1/inbox/{}/read", t.inbox_item), json!({})),
+        ("GET", "/api/v1/rates") => r(format!("/api/v1/rates?area_id={}", t.community)),
+        ("GET", "/api/v1/calendars/{county_id}") => r(format!("/api/v1/calendars/{}", t.county)),
+        ("PUT", "/api/v1/calendars/{county_id}") => {
+            b(format!("/api/v1/calendars/{}", t.county), json!({"periods": [{"start": "09:00:00", "end": "17:00:00"}]}))
+        }
         _ => None,
     }
 }
 
 /// Routes that reach no record of any area, allowed to a signed-in caller whose post has the
-/// right: the kinds of tags, and new accounts (which hold no post yet).
+/// right: the kinds of tags, the case catalogue, one's own inbox, and new accounts (which hold
+/// no post yet).
 fn unscoped_ok(method: &str, path: &str, status: StatusCode) -> bool {
-    matches!((method, path), ("GET", "/api/v1/tags")) && status == StatusCode::OK
+    matches!(
+        (method, path),
+        ("GET", "/api/v1/tags" | "/api/v1/categories" | "/api/v1/categories/{code}" | "/api/v1/inbox")
+    ) && status == StatusCode::OK
         || matches!((method, path), ("POST", "/api/v1/accounts"))
             && (status == StatusCode::CREATED || status == StatusCode::CONFLICT)
 }
@@ -179,6 +211,14 @@ async fn fingerprint(app: &TestApp) -> Vec<(String, i64)> {
         "party_members",
         "contact_households",
         "co_building_units",
+        "cases",
+        "case_events",
+        "case_reporters",
+        "case_photos",
+        "case_jobs",
+        "inbox_items",
+        "outbox_messages",
+        "work_calendars",
     ] {
         let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {t}")))
             .fetch_one(app.store.pool())
@@ -193,7 +233,9 @@ async fn fingerprint(app: &TestApp) -> Vec<(String, i64)> {
          + (SELECT count(*) FROM api_tokens WHERE revoked_at IS NOT NULL) \
          + (SELECT count(*) FROM party_members WHERE until IS NOT NULL) \
          + (SELECT count(*) FROM contact_households WHERE until IS NOT NULL) \
-         + (SELECT count(*) FROM co_building_units WHERE until IS NOT NULL)",
+         + (SELECT count(*) FROM co_building_units WHERE until IS NOT NULL) \
+         + (SELECT count(*) FROM inbox_items WHERE read_at IS NOT NULL) \
+         + (SELECT count(*) FROM case_categories WHERE name_en = 'x')",
     )
     .fetch_one(app.store.pool())
     .await
@@ -233,6 +275,21 @@ async fn no_caller_reaches_outside_its_scope(app: TestApp) {
     let party_org = first_id(&app, &format!("/api/v1/party/organisations?area_id={grid}&kind=party_branch")).await;
     let (_, contacts) = app.get(&format!("/api/v1/party/contacts?area_id={hongqiao}&page_size=1")).await;
     let contact = contacts["items"][0].clone();
+    // A case in the target unit, filed and dispatched to its unit chief, with a photo.
+    let png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAwS2OUAAAAABJRU5ErkJggg==";
+    let (s, intake) = app
+        .post(
+            "/api/v1/cases",
+            json!({"category": "parking", "channel": "hotline", "description": "a van blocks the lane",
+                   "reporter": {"kind": "contact", "name": "王", "phone": "13800000000"}, "area_id": unit,
+                   "photos": [{"content_type": "image/png", "data_base64": png}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{intake}");
+    let (_, events) = app.get(&format!("/api/v1/cases/{}/events", intake["case"]["id"])).await;
+    let photo_id = events[0]["data"]["photo_ids"][0].as_i64().expect("the intake event names its photo");
+    let inbox_item: i64 =
+        sqlx::query_scalar("SELECT min(id) FROM inbox_items").fetch_one(app.store.pool()).await.unwrap();
     let t = Targets {
         community: hongqiao,
         grid,
@@ -249,6 +306,10 @@ async fn no_caller_reaches_outside_its_scope(app: TestApp) {
         party_resident: contact["resident_id"].as_i64().unwrap(),
         contact: contact["id"].as_i64().unwrap(),
         co_building_unit: first_id(&app, &format!("/api/v1/party/co-building-units?area_id={hongqiao}")).await,
+        county: app.area_id("仙游县").await,
+        case: intake["case"]["id"].as_i64().unwrap(),
+        photo: photo_id,
+        inbox_item,
     };
 
     // The callers: a grid chief of a Shengquan grid, a unit chief of a unit in another

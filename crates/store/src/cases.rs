@@ -1,0 +1,2007 @@
+//! Cases (诉求): intake from every channel through one function, routing to the smallest
+//! responsible unit, every move of the spec as one store call that checks who may make it and
+//! writes exactly one event, and the reads that respect the owner chain.
+//!
+//! The case row holds the current state for fast lists, and a snapshot of the core state
+//! machine (`machine`); the event log is the truth the rates are computed from.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+use wangge_core::calendar::{DEFAULT_WARN_PERCENT, DeadlineCatalogue, Severity, Stage};
+use wangge_core::case::{Actor, Merge, Rating, Satisfaction, apply, reporter_priority};
+use wangge_core::escalation::post_in_charge;
+use wangge_core::{Calendar, Caller, DeadlineRule, DeadlineUnit, Level, Move, MoveKind, Permission, PostKind, Scope};
+use wangge_core::{Case as Machine, CaseState};
+
+use crate::case_catalogue::{Category, Routing, check_answers, level_of_path};
+use crate::case_geo::PointPlace;
+use crate::clock::{parse_ts, to_local, ts};
+use crate::sql::Sql;
+use crate::{Engine, Page, Paged, Sort, Store, StoreError, StoreResult, audit};
+
+/// How a case reached us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub enum Channel {
+    #[serde(rename = "hotline")]
+    Hotline,
+    /// Transferred from the 12345 government hotline platform.
+    #[serde(rename = "hotline_12345")]
+    Hotline12345,
+    #[serde(rename = "web")]
+    Web,
+    /// The QR plate of a house.
+    #[serde(rename = "qr")]
+    Qr,
+    #[serde(rename = "walk_in")]
+    WalkIn,
+    #[serde(rename = "living_room")]
+    LivingRoom,
+    /// Found by a grid worker on patrol or a visit.
+    #[serde(rename = "patrol")]
+    Patrol,
+    #[serde(rename = "open311")]
+    Open311,
+    #[serde(rename = "chat")]
+    Chat,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 9] = [
+        Channel::Hotline,
+        Channel::Hotline12345,
+        Channel::Web,
+        Channel::Qr,
+        Channel::WalkIn,
+        Channel::LivingRoom,
+        Channel::Patrol,
+        Channel::Open311,
+        Channel::Chat,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Hotline => "hotline",
+            Channel::Hotline12345 => "hotline_12345",
+            Channel::Web => "web",
+            Channel::Qr => "qr",
+            Channel::WalkIn => "walk_in",
+            Channel::LivingRoom => "living_room",
+            Channel::Patrol => "patrol",
+            Channel::Open311 => "open311",
+            Channel::Chat => "chat",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Channel> {
+        Channel::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    /// Channels where a person on our side takes the case down, and so files it at once.
+    fn staffed(self) -> bool {
+        matches!(
+            self,
+            Channel::Hotline | Channel::Hotline12345 | Channel::WalkIn | Channel::LivingRoom | Channel::Patrol
+        )
+    }
+}
+
+/// Who reports a case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewReporter {
+    Resident {
+        resident_id: i64,
+    },
+    /// Someone not in the registry who left a name and phone.
+    Contact {
+        name: String,
+        phone: String,
+    },
+    Anonymous,
+}
+
+/// Where the problem is; the first given of household, house, point and area decides.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NewLocation {
+    pub household_code: Option<String>,
+    pub house_code: Option<String>,
+    /// (lat, lng) in WGS-84 degrees.
+    pub point: Option<(f64, f64)>,
+    pub area_id: Option<i64>,
+}
+
+/// A photo as uploaded; its type is checked by its first bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPhoto {
+    pub content_type: String,
+    pub data: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewCase {
+    pub category: String,
+    /// The category's default when absent.
+    pub severity: Option<Severity>,
+    pub channel: Channel,
+    pub description: String,
+    pub reporter: NewReporter,
+    pub location: NewLocation,
+    pub answers: serde_json::Value,
+    pub photos: Vec<NewPhoto>,
+}
+
+/// The largest photo accepted.
+pub const MAX_PHOTO_BYTES: usize = 5 * 1024 * 1024;
+pub const MAX_PHOTOS: usize = 9;
+/// How long a reporter has to rate (or say "not fixed") before a verified case closes unrated.
+pub const RATING_WINDOW_HOURS: i64 = 72;
+/// A whistle summons to the scene within this many minutes (the historical practice).
+pub const WHISTLE_MINUTES: i64 = 30;
+
+/// A reporter as shown to the owner chain; the phone only by its last four digits.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Reporter {
+    pub kind: String,
+    pub resident_id: Option<i64>,
+    pub name: Option<String>,
+    pub phone_last4: Option<String>,
+    pub channel: String,
+    /// The case this reporter came from by a merge.
+    pub merged_from: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CaseRating {
+    pub solved: bool,
+    pub satisfaction: Satisfaction,
+}
+
+/// A case as a caller sees it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CaseView {
+    pub id: i64,
+    /// Given at intake, for the reporter to follow the case.
+    pub number: String,
+    pub state: CaseState,
+    pub category: String,
+    pub is_private: bool,
+    pub severity: Severity,
+    pub channel: Channel,
+    pub description: String,
+    pub answers: serde_json::Value,
+    pub area_id: i64,
+    pub house_id: Option<i64>,
+    pub household_id: Option<i64>,
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    /// Why routing could not decide alone, for the dispatcher.
+    pub routing_note: Option<String>,
+    pub owner_post_id: Option<i64>,
+    pub owner_area_id: Option<i64>,
+    pub owner_level: Option<Level>,
+    /// The deadline of the current stage, and when the owner is warned.
+    pub due_at: Option<String>,
+    pub warn_at: Option<String>,
+    pub respond_due: Option<String>,
+    pub close_due: Option<String>,
+    /// Levels climbed by escalation.
+    pub escalation_level: i64,
+    /// Escalated past the county: under supervision (督办).
+    pub supervised: bool,
+    pub paused: bool,
+    pub extension_pending: bool,
+    pub open_whistles: u32,
+    pub reopens: u32,
+    pub excluded: bool,
+    /// The case this one was merged into.
+    pub parent_id: Option<i64>,
+    pub reporter_count: i64,
+    pub priority: i64,
+    pub rating: Option<CaseRating>,
+    /// Only for the owner chain.
+    pub reporters: Option<Vec<Reporter>>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub closed_at: Option<String>,
+}
+
+/// An open case that may be the same problem.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DuplicateHint {
+    pub id: i64,
+    pub number: String,
+    pub state: CaseState,
+    /// Metres between the two points, when both have one.
+    pub distance_m: Option<f64>,
+    pub created_at: String,
+}
+
+/// What intake answers at once.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Intake {
+    pub case: CaseView,
+    pub promise_zh: String,
+    pub promise_en: String,
+    /// Open cases of the same category nearby from the last week: candidates for a merge.
+    pub duplicates: Vec<DuplicateHint>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CaseEvent {
+    pub id: i64,
+    /// A move (`accept`, `dispatch`, …) or `intake`.
+    pub kind: String,
+    pub at: String,
+    pub account_id: Option<i64>,
+    pub post_id: Option<i64>,
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub reason: Option<String>,
+    pub data: Option<serde_json::Value>,
+    pub respond_due: Option<String>,
+    pub close_due: Option<String>,
+}
+
+/// One move as asked for; which fields matter depends on the move.
+#[derive(Debug, Clone, Default)]
+pub struct MoveInput {
+    pub reason: Option<String>,
+    pub note: Option<String>,
+    /// The owner post of a dispatch (routing's proposal when absent) or a transfer.
+    pub post_id: Option<i64>,
+    pub rating: Option<Rating>,
+    /// Merge: the case this one duplicates, which keeps going.
+    pub into: Option<i64>,
+    /// Whistle and its report: the co-building unit summoned, or a department by name.
+    pub co_building_unit_id: Option<i64>,
+    pub department: Option<String>,
+    /// Comment: shown to the reporter too.
+    pub public: bool,
+    pub photos: Vec<NewPhoto>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    /// Only cases in this area's subtree.
+    pub within: Option<i64>,
+    pub state: Option<CaseState>,
+    pub category: Option<String>,
+    pub owner_post_id: Option<i64>,
+    /// Only the caller's own queue.
+    pub mine: bool,
+    /// Only open cases (neither void nor closed).
+    pub open: bool,
+    /// Only cases past their current deadline.
+    pub overdue: bool,
+    pub channel: Option<Channel>,
+    pub number: Option<String>,
+    pub sort: Option<String>,
+}
+
+// ----- rows -----
+
+/// The case row as the moves need it.
+#[derive(Debug, Clone)]
+pub(crate) struct CaseRow {
+    pub id: i64,
+    pub county_id: i64,
+    pub number: String,
+    pub category: String,
+    pub is_private: bool,
+    pub severity: Severity,
+    pub area_path: String,
+    pub owner_post_id: Option<i64>,
+    pub owner_area_id: Option<i64>,
+    pub owner_path: Option<String>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub warn_at: Option<DateTime<Utc>>,
+    pub respond_due: Option<DateTime<Utc>>,
+    pub close_due: Option<DateTime<Utc>>,
+    pub escalation_level: i64,
+    pub paused_at: Option<DateTime<Utc>>,
+    pub parent_id: Option<i64>,
+    pub reporters: i64,
+    pub priority: i64,
+    pub machine: Machine,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+const ROW_COLUMNS: &str = "id, county_id, number, category_code, is_private, severity, area_path, owner_post_id, \
+    owner_area_id, owner_path, due_at, warn_at, respond_due, close_due, escalation_level, paused_at, parent_id, \
+    reporters, priority, machine, closed_at";
+
+fn time_col(r: &AnyRow, col: &str) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    Ok(r.try_get::<Option<String>, _>(col)?.and_then(|s| parse_ts(&s)))
+}
+
+fn row_from(r: &AnyRow) -> Result<CaseRow, sqlx::Error> {
+    let sev: String = r.try_get("severity")?;
+    let machine: String = r.try_get("machine")?;
+    Ok(CaseRow {
+        id: r.try_get("id")?,
+        county_id: r.try_get("county_id")?,
+        number: r.try_get("number")?,
+        category: r.try_get("category_code")?,
+        is_private: r.try_get::<i64, _>("is_private")? != 0,
+        severity: Severity::parse(&sev).ok_or_else(|| crate::areas::decode_err("severity", &sev))?,
+        area_path: r.try_get("area_path")?,
+        owner_post_id: r.try_get("owner_post_id")?,
+        owner_area_id: r.try_get("owner_area_id")?,
+        owner_path: r.try_get("owner_path")?,
+        due_at: time_col(r, "due_at")?,
+        warn_at: time_col(r, "warn_at")?,
+        respond_due: time_col(r, "respond_due")?,
+        close_due: time_col(r, "close_due")?,
+        escalation_level: r.try_get("escalation_level")?,
+        paused_at: time_col(r, "paused_at")?,
+        parent_id: r.try_get("parent_id")?,
+        reporters: r.try_get("reporters")?,
+        priority: r.try_get("priority")?,
+        machine: serde_json::from_str(&machine).map_err(|_| crate::areas::decode_err("machine", &machine))?,
+        closed_at: time_col(r, "closed_at")?,
+    })
+}
+
+const VIEW_COLUMNS: &str = "c.id, c.number, c.state, c.category_code, c.is_private, c.severity, c.channel, \
+    c.description, c.answers, c.area_id, c.house_id, c.household_id, c.lat, c.lng, c.routing_note, c.owner_post_id, \
+    c.owner_area_id, c.owner_level, c.due_at, c.warn_at, c.respond_due, c.close_due, c.escalation_level, \
+    c.parent_id, c.reporters, c.priority, c.machine, c.created_at, c.updated_at, c.closed_at";
+
+fn view_from_row(r: &AnyRow) -> Result<CaseView, sqlx::Error> {
+    let bad = crate::areas::decode_err;
+    let state: String = r.try_get("state")?;
+    let sev: String = r.try_get("severity")?;
+    let channel: String = r.try_get("channel")?;
+    let answers: String = r.try_get("answers")?;
+    let machine: String = r.try_get("machine")?;
+    let m: Machine = serde_json::from_str(&machine).map_err(|_| bad("machine", &machine))?;
+    let owner_level: Option<String> = r.try_get("owner_level")?;
+    Ok(CaseView {
+        id: r.try_get("id")?,
+        number: r.try_get("number")?,
+        state: CaseState::parse(&state).ok_or_else(|| bad("state", &state))?,
+        category: r.try_get("category_code")?,
+        is_private: r.try_get::<i64, _>("is_private")? != 0,
+        severity: Severity::parse(&sev).ok_or_else(|| bad("severity", &sev))?,
+        channel: Channel::parse(&channel).ok_or_else(|| bad("channel", &channel))?,
+        description: r.try_get("description")?,
+        answers: serde_json::from_str(&answers).unwrap_or(serde_json::Value::Null),
+        area_id: r.try_get("area_id")?,
+        house_id: r.try_get("house_id")?,
+        household_id: r.try_get("household_id")?,
+        lat: r.try_get("lat")?,
+        lng: r.try_get("lng")?,
+        routing_note: r.try_get("routing_note")?,
+        owner_post_id: r.try_get("owner_post_id")?,
+        owner_area_id: r.try_get("owner_area_id")?,
+        owner_level: owner_level.as_deref().and_then(Level::parse),
+        due_at: r.try_get("due_at")?,
+        warn_at: r.try_get("warn_at")?,
+        respond_due: r.try_get("respond_due")?,
+        close_due: r.try_get("close_due")?,
+        escalation_level: r.try_get("escalation_level")?,
+        supervised: m.supervised,
+        paused: m.paused,
+        extension_pending: m.extension_pending,
+        open_whistles: m.open_whistles,
+        reopens: m.reopens,
+        excluded: m.excluded,
+        parent_id: r.try_get("parent_id")?,
+        reporter_count: r.try_get("reporters")?,
+        priority: r.try_get("priority")?,
+        rating: m.rating.map(|r| CaseRating { solved: r.solved, satisfaction: r.satisfaction }),
+        reporters: None,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+        closed_at: r.try_get("closed_at")?,
+    })
+}
+
+fn event_from_row(r: &AnyRow) -> Result<CaseEvent, sqlx::Error> {
+    let data: Option<String> = r.try_get("data")?;
+    Ok(CaseEvent {
+        id: r.try_get("id")?,
+        kind: r.try_get("kind")?,
+        at: r.try_get("at")?,
+        account_id: r.try_get("account_id")?,
+        post_id: r.try_get("post_id")?,
+        from_state: r.try_get("from_state")?,
+        to_state: r.try_get("to_state")?,
+        reason: r.try_get("reason")?,
+        data: data.and_then(|d| serde_json::from_str(&d).ok()),
+        respond_due: r.try_get("respond_due")?,
+        close_due: r.try_get("close_due")?,
+    })
+}
+
+// ----- who may do what -----
+
+/// Depth of a scope's root: 0 the deployment, 1 a county, 2 a town, 3 a community.
+fn scope_depth(scope: &Scope) -> usize {
+    wangge_core::area::path_ids(scope.root_path()).len()
+}
+
+/// A caller at a community or above sees private cases of its subtree before anyone owns
+/// them (someone has to file and dispatch them); below, only the owner chain does.
+fn sees_unowned_private(caller: &Caller) -> bool {
+    scope_depth(caller.scope()) <= 3
+}
+
+fn is_system(caller: &Caller) -> bool {
+    caller.post_id.is_none() && caller.kind.is_none()
+}
+
+/// Whether the caller may see the case at all.
+fn sees(caller: &Caller, area_path: &str, owner_path: Option<&str>, is_private: bool) -> bool {
+    let s = caller.scope();
+    if !caller.can(Permission::ReadRegistry) {
+        return false;
+    }
+    owner_path.is_some_and(|p| s.contains_path(p))
+        || s.contains_path(area_path) && (!is_private || owner_path.is_none() && sees_unowned_private(caller))
+}
+
+/// Whether the caller is in the owner chain: reporter details are for them only.
+fn in_owner_chain(caller: &Caller, area_path: &str, owner_path: Option<&str>) -> bool {
+    let s = caller.scope();
+    match owner_path {
+        Some(p) => s.contains_path(p),
+        None => s.contains_path(area_path) && sees_unowned_private(caller),
+    }
+}
+
+/// The roles (the core's actors) the caller holds on this case.
+fn roles(caller: &Caller, c: &CaseRow) -> Vec<Actor> {
+    use Actor::*;
+    if is_system(caller) {
+        return vec![
+            Reporter,
+            HotlineAgent,
+            GridWorker,
+            ApiClient,
+            Staff,
+            Dispatcher,
+            Owner,
+            Superior,
+            GridChief,
+            TownOrCommunity,
+            System,
+        ];
+    }
+    let mut out = vec![ApiClient];
+    let kind = caller.kind;
+    let staff = matches!(kind, Some(PostKind::Admin | PostKind::StationChief | PostKind::VillageCommander));
+    if caller.post_id.is_some() && caller.post_id == c.owner_post_id {
+        out.push(Owner);
+    }
+    if kind == Some(PostKind::HotlineAgent) {
+        // The agent records what the reporter says on the phone: ratings, "not fixed".
+        out.extend([HotlineAgent, Dispatcher, Reporter]);
+    }
+    if staff {
+        out.extend([Staff, Dispatcher]);
+        if scope_depth(caller.scope()) <= 3 {
+            out.push(TownOrCommunity);
+        }
+    }
+    if kind == Some(PostKind::GridChief) {
+        out.extend([GridChief, GridWorker]);
+    }
+    if kind == Some(PostKind::GridMember) {
+        out.push(GridWorker);
+    }
+    let above_owner =
+        c.owner_path.as_deref().is_some_and(|p| caller.scope().contains_path(p) && caller.scope().root_path() != p);
+    if above_owner && (staff || kind == Some(PostKind::GridChief)) {
+        out.push(Superior);
+    }
+    out
+}
+
+/// Who an event is written as; the system's moves have neither.
+#[derive(Debug, Clone, Copy)]
+struct Who {
+    account_id: Option<i64>,
+    post_id: Option<i64>,
+}
+
+impl Who {
+    fn of(caller: &Caller) -> Who {
+        Who { account_id: caller.account_id, post_id: caller.post_id }
+    }
+}
+
+// ----- checks -----
+
+/// The content type a photo's first bytes show, if it is one we take.
+pub fn sniff_image(data: &[u8]) -> Option<&'static str> {
+    if data.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if data.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if data.len() >= 12 && &data[..4] == b"RIFF" && &data[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else {
+        None
+    }
+}
+
+fn check_photos(photos: &[NewPhoto]) -> StoreResult<()> {
+    if photos.len() > MAX_PHOTOS {
+        return Err(StoreError::invalid("photos", "too_many", format!("at most {MAX_PHOTOS} photos")));
+    }
+    for p in photos {
+        if p.data.is_empty() || p.data.len() > MAX_PHOTO_BYTES {
+            return Err(StoreError::invalid(
+                "photos",
+                "photo_size",
+                format!("a photo has 1 byte to {} MiB", MAX_PHOTO_BYTES / 1024 / 1024),
+            ));
+        }
+        match sniff_image(&p.data) {
+            Some(t) if t == p.content_type => {}
+            Some(t) => {
+                return Err(StoreError::invalid(
+                    "photos",
+                    "photo_type",
+                    format!("the photo is {t}, not {}", p.content_type),
+                ));
+            }
+            None => {
+                return Err(StoreError::invalid("photos", "photo_type", "a photo is a PNG, JPEG or WebP image"));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn checked_text(field: &'static str, s: &str, max: usize) -> StoreResult<String> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err(StoreError::invalid(field, "required", format!("{field} is required")));
+    }
+    if t.chars().count() > max {
+        return Err(StoreError::invalid(field, "too_long", format!("{field} has at most {max} characters")));
+    }
+    Ok(t.to_string())
+}
+
+fn opt_text(field: &'static str, s: Option<&str>, max: usize) -> StoreResult<Option<String>> {
+    s.filter(|s| !s.trim().is_empty()).map(|s| checked_text(field, s, max)).transpose()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Metres between two points (haversine).
+fn metres(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let r = 6_371_000.0_f64;
+    let (la1, la2) = (a.0.to_radians(), b.0.to_radians());
+    let dla = la2 - la1;
+    let dlo = (b.1 - a.1).to_radians();
+    let h = (dla / 2.0).sin().powi(2) + la1.cos() * la2.cos() * (dlo / 2.0).sin().powi(2);
+    2.0 * r * h.sqrt().asin()
+}
+
+/// What deadlines need: the county's calendar and the catalogue.
+pub(crate) struct Rules {
+    calendar: Calendar,
+    catalogue: DeadlineCatalogue,
+}
+
+impl Rules {
+    fn rule(&self, c: &CaseRow, stage: Stage) -> DeadlineRule {
+        // Every (severity, stage) has a default line; 24 h only if staff deleted it.
+        self.catalogue.rule(&c.category, c.severity, stage).unwrap_or(DeadlineRule::natural_hours(24))
+    }
+
+    fn due(&self, rule: DeadlineRule, from: DateTime<Utc>) -> DateTime<Utc> {
+        crate::clock::from_local(rule.due(&self.calendar, to_local(from)))
+    }
+
+    /// The warning point, 75 % of the way from `from` to `due` in the rule's kind of time.
+    fn warn(&self, unit: DeadlineUnit, from: DateTime<Utc>, due: DateTime<Utc>) -> DateTime<Utc> {
+        let (f, d) = (to_local(from), to_local(due));
+        let pct = i32::try_from(DEFAULT_WARN_PERCENT).unwrap_or(75);
+        let w = match unit {
+            DeadlineUnit::NaturalHours => f + (d - f) * pct / 100,
+            _ => self.calendar.add_working(f, self.calendar.working_between(f, d) * pct / 100),
+        };
+        crate::clock::from_local(w)
+    }
+
+    /// Moves a deadline later by a pause, in the rule's kind of time.
+    fn after_pause(
+        &self,
+        rule: DeadlineRule,
+        due: DateTime<Utc>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> DateTime<Utc> {
+        let moved = rule.extend_for_pauses(&self.calendar, to_local(due), &[(to_local(from), to_local(to))]);
+        crate::clock::from_local(moved)
+    }
+}
+
+/// An open primary post found for routing or escalation.
+#[derive(Debug, Clone)]
+pub(crate) struct OwnerPost {
+    pub post_id: i64,
+    pub area_id: i64,
+    pub path: String,
+    pub level: Level,
+}
+
+async fn post_at(conn: &mut AnyConnection, area_path: &str, kind: PostKind) -> StoreResult<Option<OwnerPost>> {
+    let row = sqlx::query(
+        "SELECT id, area_id, area_path FROM posts WHERE area_path = $1 AND kind = $2 AND is_primary = 1 \
+         AND ended_on IS NULL",
+    )
+    .bind(area_path)
+    .bind(kind.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let path: String = r.try_get("area_path")?;
+    let Some(level) = level_of_path(&path) else { return Ok(None) };
+    Ok(Some(OwnerPost { post_id: r.try_get("id")?, area_id: r.try_get("area_id")?, path, level }))
+}
+
+/// The paths of an area and its ancestors, deepest first.
+fn ancestors(path: &str) -> Vec<String> {
+    let ids = wangge_core::area::path_ids(path);
+    (1..=ids.len())
+        .rev()
+        .map(|n| format!("/{}/", ids[..n].iter().map(i64::to_string).collect::<Vec<_>>().join("/")))
+        .collect()
+}
+
+/// The first open post in charge at the area or above it (unit chief, grid chief, station
+/// chief, town, county): vacant levels are passed over.
+async fn in_charge_from(conn: &mut AnyConnection, path: &str) -> StoreResult<Option<OwnerPost>> {
+    for p in ancestors(path) {
+        let Some(level) = level_of_path(&p) else { continue };
+        if let Some(post) = post_at(conn, &p, post_in_charge(level)).await? {
+            return Ok(Some(post));
+        }
+    }
+    Ok(None)
+}
+
+/// Routing's proposal for a case at `area_path`: the owner and whether it is clear enough to
+/// dispatch without a dispatcher.
+async fn route(conn: &mut AnyConnection, category: &Category, area_path: &str) -> StoreResult<Option<OwnerPost>> {
+    if let Routing::Post(kind) = category.routing_rule() {
+        let community = ancestors(area_path).into_iter().find(|p| level_of_path(p) == Some(Level::Community));
+        if let Some(c) = community
+            && let Some(post) = post_at(conn, &c, kind).await?
+        {
+            return Ok(Some(post));
+        }
+    }
+    in_charge_from(conn, area_path).await
+}
+
+async fn post_by_id(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<OwnerPost>> {
+    let row = sqlx::query("SELECT id, area_id, area_path, kind FROM posts WHERE id = $1 AND ended_on IS NULL")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(r) = row else { return Ok(None) };
+    let path: String = r.try_get("area_path")?;
+    let kind: String = r.try_get("kind")?;
+    let (Some(level), Some(_), Some(area_id)) =
+        (level_of_path(&path), PostKind::parse(&kind), r.try_get::<Option<i64>, _>("area_id")?)
+    else {
+        return Ok(None);
+    };
+    Ok(Some(OwnerPost { post_id: r.try_get("id")?, area_id, path, level }))
+}
+
+pub(crate) async fn notify(
+    conn: &mut AnyConnection,
+    post_id: i64,
+    area_path: &str,
+    case_id: i64,
+    kind: &str,
+    message: String,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO inbox_items (post_id, area_path, case_id, kind, message, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(post_id)
+    .bind(area_path)
+    .bind(case_id)
+    .bind(kind)
+    .bind(message)
+    .bind(ts(now))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Records a message to every reporter who can be reached (residents and contacts); the
+/// sender resolves the recipient to a phone. Nothing is sent here.
+async fn tell_reporters(conn: &mut AnyConnection, case_id: i64, body: String, now: DateTime<Utc>) -> StoreResult<()> {
+    let rows =
+        sqlx::query("SELECT id, kind, resident_id FROM case_reporters WHERE case_id = $1 AND kind <> 'anonymous'")
+            .bind(case_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    for r in rows {
+        let kind: String = r.try_get("kind")?;
+        let recipient = match kind.as_str() {
+            "resident" => format!("resident:{}", r.try_get::<Option<i64>, _>("resident_id")?.unwrap_or_default()),
+            _ => format!("case_reporter:{}", r.try_get::<i64, _>("id")?),
+        };
+        sqlx::query(
+            "INSERT INTO outbox_messages (case_id, channel, recipient, body, created_at, attempts) \
+             VALUES ($1, 'sms', $2, $3, $4, 0)",
+        )
+        .bind(case_id)
+        .bind(recipient)
+        .bind(&body)
+        .bind(ts(now))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+impl CaseRow {
+    fn state(&self) -> CaseState {
+        self.machine.state
+    }
+
+    fn set_owner(&mut self, p: &OwnerPost) {
+        self.owner_post_id = Some(p.post_id);
+        self.owner_area_id = Some(p.area_id);
+        self.owner_path = Some(p.path.clone());
+    }
+
+    fn clear_owner(&mut self) {
+        self.owner_post_id = None;
+        self.owner_area_id = None;
+        self.owner_path = None;
+    }
+
+    /// Starts the deadlines of a new owner: sign, respond and resolve from now.
+    fn start_clock(&mut self, rules: &Rules, now: DateTime<Utc>) {
+        let sign = rules.rule(self, Stage::Sign);
+        let due = rules.due(sign, now);
+        self.due_at = Some(due);
+        self.warn_at = Some(rules.warn(sign.unit, now, due));
+        self.respond_due = Some(rules.due(rules.rule(self, Stage::Respond), now));
+        self.close_due = Some(rules.due(rules.rule(self, Stage::Resolve), now));
+    }
+
+    /// The current stage's deadline follows the state.
+    fn follow_stage(&mut self, rules: &Rules, now: DateTime<Utc>) {
+        let (due, stage) = match self.state() {
+            CaseState::Signed => (self.respond_due, Stage::Respond),
+            CaseState::Responded => (self.close_due, Stage::Resolve),
+            CaseState::Dispatched => (self.due_at, Stage::Sign),
+            _ => (None, Stage::Resolve),
+        };
+        self.due_at = due;
+        self.warn_at = due.map(|d| rules.warn(rules.rule(self, stage).unit, now.min(d), d));
+    }
+}
+
+/// A photo stored with its hash; returns its id.
+async fn store_photo(conn: &mut AnyConnection, case_id: i64, p: &NewPhoto, now: DateTime<Utc>) -> StoreResult<i64> {
+    use sha2::Digest;
+    let sha = hex(&sha2::Sha256::digest(&p.data));
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO case_photos (case_id, sha256, size, content_type, data, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(case_id)
+    .bind(sha)
+    .bind(i64::try_from(p.data.len()).unwrap_or(i64::MAX))
+    .bind(&p.content_type)
+    .bind(p.data.clone())
+    .bind(ts(now))
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+/// What `step` was asked to do, in the core's terms plus what travels in the event.
+struct Step {
+    mv: Move,
+    reason: Option<String>,
+    data: serde_json::Map<String, serde_json::Value>,
+    /// The new owner of a dispatch, transfer or escalation.
+    owner: Option<OwnerPost>,
+    /// Levels climbed by an escalation.
+    climbed: usize,
+}
+
+impl Store {
+    pub(crate) async fn rules(&self, county_id: i64) -> StoreResult<Rules> {
+        Ok(Rules { calendar: self.calendar(county_id).await?, catalogue: self.deadline_catalogue().await? })
+    }
+
+    async fn load_row(&self, conn: &mut AnyConnection, id: i64) -> StoreResult<CaseRow> {
+        let lock = if self.engine == Engine::Postgres { " FOR UPDATE" } else { "" };
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {ROW_COLUMNS} FROM cases WHERE id = $1{lock}")))
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        Ok(row_from(&row.ok_or_else(|| StoreError::not_found("case", id))?)?)
+    }
+
+    /// Applies one move to a loaded case and writes its one event, the case row, the jobs and
+    /// the notices. Who may make it has been checked by the caller of this function.
+    async fn step(
+        &self,
+        conn: &mut AnyConnection,
+        rules: &Rules,
+        c: &mut CaseRow,
+        caller: &Caller,
+        mut s: Step,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        let who = Who::of(caller);
+        let kind = s.mv.kind();
+        let from = c.state();
+        let bad = |e: wangge_core::MoveError| StoreError::conflict(Some("move"), "bad_move", e.to_string());
+        let mut next = apply(&c.machine, &s.mv).map_err(bad)?;
+        if kind == MoveKind::Escalate && s.owner.is_none() {
+            // No one above holds a post: the owner keeps it, under supervision (督办).
+            next = c.machine.clone();
+            next.supervised = true;
+        }
+        // Escalation past vacant levels: the machine climbs as many levels as we did.
+        for _ in 1..s.climbed {
+            if s.owner.is_some() {
+                next = apply(&next, &s.mv).map_err(bad)?;
+            }
+        }
+        let before = (c.state(), c.due_at, c.machine.paused);
+        c.machine = next;
+        let mut set_dues = false;
+        match kind {
+            MoveKind::Dispatch | MoveKind::Transfer | MoveKind::Escalate => {
+                if let Some(p) = &s.owner {
+                    let old = c.owner_post_id;
+                    c.set_owner(p);
+                    c.start_clock(rules, now);
+                    set_dues = true;
+                    s.data.insert("owner_post_id".into(), p.post_id.into());
+                    if let Some(o) = old {
+                        s.data.insert("previous_owner_post_id".into(), o.into());
+                    }
+                    if kind == MoveKind::Escalate {
+                        c.escalation_level += i64::try_from(s.climbed).unwrap_or(1);
+                    }
+                    let what = match kind {
+                        MoveKind::Dispatch => "dispatched to you",
+                        MoveKind::Transfer => "transferred to you",
+                        _ => "escalated to you",
+                    };
+                    let why = s.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
+                    notify(
+                        conn,
+                        p.post_id,
+                        &p.path,
+                        c.id,
+                        kind.as_str(),
+                        format!("Case {} {what}{why}", c.number),
+                        now,
+                    )
+                    .await?;
+                } else if kind == MoveKind::Escalate {
+                    s.data.insert("supervised".into(), true.into());
+                }
+            }
+            MoveKind::Return => {
+                let returning = c.owner_path.clone();
+                c.clear_owner();
+                c.due_at = None;
+                c.warn_at = None;
+                // The area above the refusing owner re-routes; after two refusals it arbitrates.
+                if let Some(p) = returning {
+                    let parent = ancestors(&p).into_iter().nth(1);
+                    if let Some(parent) = parent
+                        && let Some(up) = in_charge_from(conn, &parent).await?
+                    {
+                        let msg = if c.machine.needs_arbitration() {
+                            format!("Case {} was refused twice: decide its owner (arbitration)", c.number)
+                        } else {
+                            format!("Case {} was returned: route it again", c.number)
+                        };
+                        notify(conn, up.post_id, &up.path, c.id, "return", msg, now).await?;
+                    }
+                }
+            }
+            MoveKind::Extend => {
+                if let Some(p) = &c.owner_path
+                    && let Some(parent) = ancestors(p).into_iter().nth(1)
+                    && let Some(up) = in_charge_from(conn, &parent).await?
+                {
+                    let msg = format!("Case {} asks for more time: approve or refuse", c.number);
+                    notify(conn, up.post_id, &up.path, c.id, "extend", msg, now).await?;
+                }
+            }
+            MoveKind::ApproveExtension => {
+                let rule = rules.rule(c, Stage::Resolve);
+                let base = c.close_due.unwrap_or(now).max(now);
+                c.close_due = Some(rules.due(rule, base));
+                set_dues = true;
+            }
+            MoveKind::Reopen | MoveKind::Reject => {
+                // Back to the same owner with a shorter limit (counts as rework).
+                let rule = rules.rule(c, Stage::Resolve).shortened();
+                c.close_due = Some(rules.due(rule, now));
+                c.closed_at = None;
+                set_dues = true;
+                if let Some(o) = c.owner_post_id {
+                    let path = c.owner_path.clone().unwrap_or_default();
+                    let why = s.reason.clone().unwrap_or_default();
+                    notify(
+                        conn,
+                        o,
+                        &path,
+                        c.id,
+                        kind.as_str(),
+                        format!("Case {} is back with you: {why}", c.number),
+                        now,
+                    )
+                    .await?;
+                }
+            }
+            MoveKind::Pause => c.paused_at = Some(now),
+            MoveKind::Resume => {
+                if let Some(p) = c.paused_at.take() {
+                    let (respond, resolve) = (rules.rule(c, Stage::Respond), rules.rule(c, Stage::Resolve));
+                    c.respond_due = c.respond_due.map(|d| rules.after_pause(respond, d, p, now));
+                    c.close_due = c.close_due.map(|d| rules.after_pause(resolve, d, p, now));
+                    set_dues = true;
+                }
+            }
+            MoveKind::Resolve => {
+                let note = s.reason.clone().or_else(|| s.data.get("note").and_then(|n| n.as_str()).map(str::to_string));
+                tell_reporters(
+                    conn,
+                    c.id,
+                    format!("Case {} is handled: {}. Please rate the answer.", c.number, note.unwrap_or_default()),
+                    now,
+                )
+                .await?;
+            }
+            MoveKind::Void => {
+                let why = s.reason.clone().unwrap_or_default();
+                tell_reporters(conn, c.id, format!("Case {} was not taken up: {why}", c.number), now).await?;
+            }
+            MoveKind::Close => {
+                c.closed_at = Some(now);
+            }
+            MoveKind::Merge => {
+                if let Move::Merge(Merge::Into(other)) = s.mv {
+                    c.parent_id = Some(other);
+                    c.clear_owner();
+                }
+                if let Move::Merge(Merge::From { reporters, .. }) = s.mv {
+                    c.reporters += i64::from(reporters);
+                    c.priority = i64::from(reporter_priority(u32::try_from(c.reporters).unwrap_or(u32::MAX)));
+                }
+            }
+            MoveKind::Whistle => {
+                let due = now + TimeDelta::minutes(WHISTLE_MINUTES);
+                s.data.insert("arrive_by".into(), ts(due).into());
+                let to = s.data.get("co_building_unit_id").map(|v| format!("co_building_unit:{v}"));
+                let to =
+                    to.or_else(|| s.data.get("department").and_then(|d| d.as_str()).map(|d| format!("department:{d}")));
+                if let Some(to) = to {
+                    sqlx::query(
+                        "INSERT INTO outbox_messages (case_id, channel, recipient, body, created_at, attempts) \
+                         VALUES ($1, 'webhook', $2, $3, $4, 0)",
+                    )
+                    .bind(c.id)
+                    .bind(to)
+                    .bind(format!("Summoned to the scene of case {} by {}", c.number, ts(due)))
+                    .bind(ts(now))
+                    .execute(&mut *conn)
+                    .await?;
+                }
+            }
+            _ => {}
+        }
+        if !set_dues
+            && matches!(
+                c.state(),
+                CaseState::Resolved
+                    | CaseState::Verified
+                    | CaseState::Closed
+                    | CaseState::Void
+                    | CaseState::Accepted
+                    | CaseState::Received
+            )
+        {
+            c.due_at = None;
+            c.warn_at = None;
+        } else if set_dues || before.0 != c.state() {
+            c.follow_stage(rules, now);
+        }
+        if c.machine.paused {
+            // A paused clock has no warning to give.
+            c.warn_at = None;
+        }
+
+        let rating = match s.mv {
+            Move::Callback(r) => Some(r),
+            _ => None,
+        };
+        if let Some(r) = rating {
+            s.data.insert("rating".into(), serde_json::to_value(r).expect("a rating serialises"));
+        }
+        let carries_dues = set_dues && !matches!(kind, MoveKind::Resume);
+        let data = (!s.data.is_empty()).then(|| serde_json::Value::Object(s.data.clone()).to_string());
+        let event: i64 = sqlx::query_scalar(
+            "INSERT INTO case_events (case_id, county_id, area_path, kind, at, account_id, post_id, from_state, \
+             to_state, reason, data, respond_due, close_due) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+             RETURNING id",
+        )
+        .bind(c.id)
+        .bind(c.county_id)
+        .bind(&c.area_path)
+        .bind(kind.as_str())
+        .bind(ts(now))
+        .bind(who.account_id)
+        .bind(who.post_id)
+        .bind(from.as_str())
+        .bind(c.state().as_str())
+        .bind(s.reason.clone())
+        .bind(data)
+        .bind(if carries_dues { c.respond_due.map(ts) } else { None })
+        .bind(if carries_dues { c.close_due.map(ts) } else { None })
+        .fetch_one(&mut *conn)
+        .await?;
+        self.write_row(conn, c, now).await?;
+        if (c.state(), c.due_at, c.machine.paused) != before || set_dues {
+            schedule(conn, self.engine, c, now).await?;
+        }
+        audit::record(conn, caller, kind.as_str(), "case", Some(c.id), &c.area_path, None, Some(c.number.clone()))
+            .await?;
+        Ok(event)
+    }
+
+    async fn write_row(&self, conn: &mut AnyConnection, c: &CaseRow, now: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE cases SET state = $1, owner_post_id = $2, owner_area_id = $3, owner_path = $4, owner_level = $5, \
+             due_at = $6, warn_at = $7, respond_due = $8, close_due = $9, escalation_level = $10, paused_at = $11, \
+             parent_id = $12, reporters = $13, priority = $14, machine = $15, closed_at = $16, updated_at = $17 \
+             WHERE id = $18",
+        )
+        .bind(c.state().as_str())
+        .bind(c.owner_post_id)
+        .bind(c.owner_area_id)
+        .bind(c.owner_path.clone())
+        .bind(c.machine.owner_level.map(|l| l.as_str()))
+        .bind(c.due_at.map(ts))
+        .bind(c.warn_at.map(ts))
+        .bind(c.respond_due.map(ts))
+        .bind(c.close_due.map(ts))
+        .bind(c.escalation_level)
+        .bind(c.paused_at.map(ts))
+        .bind(c.parent_id)
+        .bind(c.reporters)
+        .bind(c.priority)
+        .bind(serde_json::to_string(&c.machine).expect("the machine serialises"))
+        .bind(c.closed_at.map(ts))
+        .bind(ts(now))
+        .bind(c.id)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Builds the step of a move asked through the API, with its checks.
+    async fn prepare(
+        &self,
+        conn: &mut AnyConnection,
+        caller: &Caller,
+        c: &CaseRow,
+        kind: MoveKind,
+        input: &MoveInput,
+    ) -> StoreResult<Step> {
+        let reason = opt_text("reason", input.reason.as_deref(), 1000)?;
+        if kind.needs_reason() && reason.is_none() {
+            return Err(StoreError::invalid("reason", "required", format!("a {kind} needs a reason")));
+        }
+        let mut data = serde_json::Map::new();
+        if let Some(n) = opt_text("note", input.note.as_deref(), 2000)? {
+            data.insert("note".into(), n.into());
+        }
+        let mut owner = None;
+        let mut climbed = 0;
+        let mv = match kind {
+            MoveKind::Accept => Move::Accept,
+            MoveKind::Void => Move::Void,
+            MoveKind::Dispatch | MoveKind::Transfer => {
+                let p = match input.post_id {
+                    Some(id) => {
+                        let p = post_by_id(conn, id).await?.filter(|p| caller.scope().contains_path(&p.path));
+                        p.ok_or_else(|| {
+                            StoreError::missing_ref("post_id", "unknown_post", format!("there is no open post {id}"))
+                        })?
+                    }
+                    None if kind == MoveKind::Dispatch => {
+                        let cat = self.category(&c.category).await?;
+                        route(conn, &cat, &c.area_path).await?.ok_or_else(|| {
+                            StoreError::invalid("post_id", "no_route", "routing found no one in charge: name the post")
+                        })?
+                    }
+                    None => {
+                        return Err(StoreError::invalid("post_id", "required", "a transfer names the new owner post"));
+                    }
+                };
+                let owner_level = p.level;
+                owner = Some(p);
+                if kind == MoveKind::Dispatch { Move::Dispatch { owner_level } } else { Move::Transfer { owner_level } }
+            }
+            MoveKind::Escalate => {
+                let (o, n) = self.escalation_target(conn, c).await?;
+                owner = o;
+                climbed = n;
+                Move::Escalate
+            }
+            MoveKind::Sign => Move::Sign,
+            MoveKind::Respond => Move::Respond,
+            MoveKind::Resolve => Move::Resolve,
+            MoveKind::Verify => Move::Verify,
+            MoveKind::Reject => Move::Reject,
+            MoveKind::Close => Move::Close,
+            MoveKind::Return => Move::Return,
+            MoveKind::Extend => Move::Extend,
+            MoveKind::ApproveExtension => Move::ApproveExtension,
+            MoveKind::RefuseExtension => Move::RefuseExtension,
+            MoveKind::Whistle | MoveKind::WhistleReport => {
+                match (input.co_building_unit_id, opt_text("department", input.department.as_deref(), 100)?) {
+                    (Some(id), _) => {
+                        let u = self.co_building_unit(caller.scope(), id).await.map_err(|_| {
+                            StoreError::missing_ref(
+                                "co_building_unit_id",
+                                "unknown_co_building_unit",
+                                format!("there is no co-building unit {id}"),
+                            )
+                        })?;
+                        data.insert("co_building_unit_id".into(), id.into());
+                        data.insert("summoned".into(), u.name.into());
+                    }
+                    (None, Some(d)) => {
+                        data.insert("department".into(), d.clone().into());
+                        data.insert("summoned".into(), d.into());
+                    }
+                    (None, None) if kind == MoveKind::Whistle => {
+                        return Err(StoreError::invalid(
+                            "co_building_unit_id",
+                            "required",
+                            "a whistle summons a co-building unit or a department",
+                        ));
+                    }
+                    (None, None) => {}
+                }
+                if kind == MoveKind::WhistleReport {
+                    if !data.contains_key("note") {
+                        return Err(StoreError::invalid("note", "required", "a whistle report says what was done"));
+                    }
+                    if let Some(r) = input.rating {
+                        data.insert("rating".into(), serde_json::to_value(r).expect("a rating serialises"));
+                    }
+                    Move::WhistleReport
+                } else {
+                    Move::Whistle
+                }
+            }
+            MoveKind::Merge => {
+                return Err(StoreError::invalid("move", "use_merge", "a merge names the case it joins"));
+            }
+            MoveKind::Reopen => {
+                if c.state() == CaseState::Closed
+                    && c.closed_at.is_some_and(|t| self.now() - t > TimeDelta::hours(RATING_WINDOW_HOURS))
+                {
+                    return Err(StoreError::conflict(
+                        Some("move"),
+                        "window_closed",
+                        format!("a case reopens within {RATING_WINDOW_HOURS} hours of closing; report it anew"),
+                    ));
+                }
+                Move::Reopen
+            }
+            MoveKind::Callback => {
+                let r = input
+                    .rating
+                    .ok_or_else(|| StoreError::invalid("rating", "required", "a callback gives a rating"))?;
+                Move::Callback(r)
+            }
+            MoveKind::Pause => Move::Pause,
+            MoveKind::Resume => Move::Resume,
+            MoveKind::Comment => {
+                if !data.contains_key("note") {
+                    return Err(StoreError::invalid("note", "required", "a comment has a note"));
+                }
+                data.insert("public".into(), input.public.into());
+                Move::Comment
+            }
+            MoveKind::Attach => {
+                if input.photos.is_empty() {
+                    return Err(StoreError::invalid("photos", "required", "attach at least one photo"));
+                }
+                Move::Attach
+            }
+            MoveKind::Exclude => Move::Exclude,
+        };
+        Ok(Step { mv, reason, data, owner, climbed })
+    }
+
+    /// Where an escalation goes: the first open post in charge above the owner's area, and how
+    /// many levels up it is; `None` at the top (supervision).
+    async fn escalation_target(
+        &self,
+        conn: &mut AnyConnection,
+        c: &CaseRow,
+    ) -> StoreResult<(Option<OwnerPost>, usize)> {
+        let Some(path) = &c.owner_path else {
+            return Err(StoreError::conflict(Some("move"), "bad_move", "the case has no owner to escalate from"));
+        };
+        for (i, p) in ancestors(path).into_iter().enumerate().skip(1) {
+            let Some(level) = level_of_path(&p) else { continue };
+            if let Some(post) = post_at(conn, &p, post_in_charge(level)).await? {
+                return Ok((Some(post), i));
+            }
+        }
+        Ok((None, 1))
+    }
+
+    /// Makes one move on a case as the caller, then whatever the system does in consequence
+    /// (dispatch after filing, close or reopen after a rating). Returns the case as it is then.
+    pub async fn make_move(&self, caller: &Caller, id: i64, kind: MoveKind, input: MoveInput) -> StoreResult<CaseView> {
+        check_photos(&input.photos)?;
+        let now = self.now();
+        let county: Option<i64> =
+            sqlx::query_scalar("SELECT county_id FROM cases WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+        let rules = self.rules(county.ok_or_else(|| StoreError::not_found("case", id))?).await?;
+        let mut tx = self.write_tx().await?;
+        let mut c = self.load_row(&mut tx, id).await?;
+        if !sees(caller, &c.area_path, c.owner_path.as_deref(), c.is_private) {
+            return Err(StoreError::not_found("case", id));
+        }
+        if kind == MoveKind::Merge {
+            let into =
+                input.into.ok_or_else(|| StoreError::invalid("into", "required", "a merge names the case it joins"))?;
+            tx.rollback().await?;
+            return self.merge(caller, id, into).await;
+        }
+        let mine = roles(caller, &c);
+        if !kind.actors().iter().any(|a| mine.contains(a)) {
+            return Err(StoreError::Forbidden { message: format!("your post cannot {kind} this case") });
+        }
+        if kind == MoveKind::Escalate && !mine.contains(&Actor::System) && !mine.contains(&Actor::Owner) {
+            return Err(StoreError::Forbidden { message: "only the owner escalates a case".into() });
+        }
+        let step = self.prepare(&mut tx, caller, &c, kind, &input).await?;
+        let event = self.step(&mut tx, &rules, &mut c, caller, step, now).await?;
+        let mut photo_ids = Vec::new();
+        for p in &input.photos {
+            photo_ids.push(store_photo(&mut tx, c.id, p, now).await?);
+        }
+        if !photo_ids.is_empty() {
+            // The photos belong to the event just written: record them in its data.
+            let data: Option<String> = sqlx::query_scalar("SELECT data FROM case_events WHERE id = $1")
+                .bind(event)
+                .fetch_one(&mut *tx)
+                .await?;
+            let mut v: serde_json::Map<String, serde_json::Value> =
+                data.and_then(|d| serde_json::from_str(&d).ok()).unwrap_or_default();
+            v.insert("photo_ids".into(), serde_json::to_value(&photo_ids).expect("ids serialise"));
+            sqlx::query("UPDATE case_events SET data = $1 WHERE id = $2")
+                .bind(serde_json::Value::Object(v).to_string())
+                .bind(event)
+                .execute(&mut *tx)
+                .await?;
+        }
+        self.follow_on(&mut tx, &rules, &mut c, kind, now).await?;
+        tx.commit().await?;
+        self.case(caller, id).await
+    }
+
+    /// What the system does after a move: dispatch a filed case whose route is clear, close a
+    /// verified case with a good rating, reopen on a low one, wait for a rating otherwise.
+    async fn follow_on(
+        &self,
+        conn: &mut AnyConnection,
+        rules: &Rules,
+        c: &mut CaseRow,
+        kind: MoveKind,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let system = Caller::system();
+        let plain = |mv| Step { mv, reason: None, data: serde_json::Map::new(), owner: None, climbed: 0 };
+        match kind {
+            MoveKind::Accept => {
+                let note: Option<String> = sqlx::query_scalar("SELECT routing_note FROM cases WHERE id = $1")
+                    .bind(c.id)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                if note.is_some() {
+                    return Ok(());
+                }
+                let cat = self.category(&c.category).await?;
+                if let Some(p) = route(conn, &cat, &c.area_path).await? {
+                    let mut s = plain(Move::Dispatch { owner_level: p.level });
+                    s.owner = Some(p);
+                    self.step(conn, rules, c, &system, s, now).await?;
+                }
+            }
+            MoveKind::Callback | MoveKind::Verify => match c.machine.rating {
+                Some(r) if r.reopens() => {
+                    let mut s = plain(Move::Reopen);
+                    s.reason = Some(if r.solved {
+                        "the reporter is dissatisfied".into()
+                    } else {
+                        "the reporter says it is not solved".into()
+                    });
+                    self.step(conn, rules, c, &system, s, now).await?;
+                }
+                Some(_) if c.state() == CaseState::Verified => {
+                    self.step(conn, rules, c, &system, plain(Move::Close), now).await?;
+                }
+                None if c.state() == CaseState::Verified => {
+                    let at = now + TimeDelta::hours(RATING_WINDOW_HOURS);
+                    sqlx::query("INSERT INTO case_jobs (case_id, kind, run_at) VALUES ($1, 'close_unrated', $2)")
+                        .bind(c.id)
+                        .bind(ts(at))
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Folds the duplicate `dup` into `into`: the duplicate ends void with a pointer, the kept
+    /// case takes over every reporter (each hears the answer) and rises in priority.
+    async fn merge(&self, caller: &Caller, dup: i64, into: i64) -> StoreResult<CaseView> {
+        let now = self.now();
+        if dup == into {
+            return Err(StoreError::invalid("into", "self_merge", "a case cannot be merged into itself"));
+        }
+        let mut tx = self.write_tx().await?;
+        // Lock in id order so that two merges of the same pair cannot deadlock.
+        let missing = || StoreError::missing_ref("into", "unknown_case", format!("there is no case {into}"));
+        let (d, k) = if dup < into {
+            let d = self.load_row(&mut tx, dup).await?;
+            (d, self.load_row(&mut tx, into).await.map_err(|_| missing())?)
+        } else {
+            let k = self.load_row(&mut tx, into).await.map_err(|_| missing())?;
+            (self.load_row(&mut tx, dup).await?, k)
+        };
+        let (mut d, mut k) = (d, k);
+        if !sees(caller, &d.area_path, d.owner_path.as_deref(), d.is_private) {
+            return Err(StoreError::not_found("case", dup));
+        }
+        if !sees(caller, &k.area_path, k.owner_path.as_deref(), k.is_private) || d.county_id != k.county_id {
+            return Err(StoreError::missing_ref("into", "unknown_case", format!("there is no case {into}")));
+        }
+        let mine = roles(caller, &d);
+        if !MoveKind::Merge.actors().iter().any(|a| mine.contains(a)) {
+            return Err(StoreError::Forbidden { message: "your post cannot merge this case".into() });
+        }
+        if k.machine.state == CaseState::Void || k.machine.state == CaseState::Closed {
+            return Err(StoreError::conflict(
+                Some("into"),
+                "bad_move",
+                format!("case {} is {}", k.number, k.machine.state),
+            ));
+        }
+        let rules = self.rules(d.county_id).await?;
+        let moved = u32::try_from(d.reporters).unwrap_or(1);
+        let mut s = Step {
+            mv: Move::Merge(Merge::Into(k.id)),
+            reason: None,
+            data: serde_json::Map::new(),
+            owner: None,
+            climbed: 0,
+        };
+        s.data.insert("into".into(), k.number.clone().into());
+        self.step(&mut tx, &rules, &mut d, caller, s, now).await?;
+        let mut s = Step {
+            mv: Move::Merge(Merge::From { case_id: d.id, reporters: moved }),
+            reason: None,
+            data: serde_json::Map::new(),
+            owner: None,
+            climbed: 0,
+        };
+        s.data.insert("from".into(), d.number.clone().into());
+        self.step(&mut tx, &rules, &mut k, caller, s, now).await?;
+        sqlx::query(
+            "INSERT INTO case_reporters (case_id, county_id, kind, resident_id, name, phone_sealed, phone_last4, channel, \
+             merged_from, created_at) SELECT $1, county_id, kind, resident_id, name, phone_sealed, phone_last4, channel, \
+             $2, $3 FROM case_reporters WHERE case_id = $2",
+        )
+        .bind(k.id)
+        .bind(d.id)
+        .bind(ts(now))
+        .execute(&mut *tx)
+        .await?;
+        tell_reporters(
+            &mut tx,
+            d.id,
+            format!("Your report {} joins case {}; you will hear its answer", d.number, k.number),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.case(caller, k.id).await
+    }
+
+    // ----- intake -----
+
+    /// Takes a case from any channel: checks everything first (nothing is written on bad
+    /// input), gives it a number, routes it, files it at once when a person on our side took
+    /// it down, and dispatches it when the route is clear.
+    pub async fn create_case(&self, caller: &Caller, new: NewCase) -> StoreResult<Intake> {
+        if !caller.can(Permission::ReadRegistry) {
+            return Err(StoreError::Forbidden { message: "your post does not take cases".into() });
+        }
+        let now = self.now();
+        let cat = match self.category(&new.category).await {
+            Ok(c) if c.active => c,
+            Ok(_) | Err(StoreError::NotFound { .. }) => {
+                return Err(StoreError::invalid(
+                    "category",
+                    "unknown_category",
+                    format!("there is no category {:?}", new.category),
+                ));
+            }
+            Err(e) => return Err(e),
+        };
+        let description = checked_text("description", &new.description, 2000)?;
+        check_answers(&cat.questions, &new.answers)?;
+        check_photos(&new.photos)?;
+        let severity = new.severity.unwrap_or(cat.default_severity);
+        let scope = caller.scope();
+
+        // The reporter.
+        let (rep_kind, rep_resident, rep_name, rep_phone) = match &new.reporter {
+            NewReporter::Resident { resident_id } => {
+                self.resident(scope, *resident_id).await.map_err(|_| {
+                    StoreError::missing_ref(
+                        "resident_id",
+                        "unknown_resident",
+                        format!("there is no resident {resident_id}"),
+                    )
+                })?;
+                ("resident", Some(*resident_id), None, None)
+            }
+            NewReporter::Contact { name, phone } => {
+                let name = checked_text("contact_name", name, 50)?;
+                let digits: String = phone.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+                if !(5..=20).contains(&digits.len()) || !digits.chars().all(|c| c.is_ascii_digit()) {
+                    return Err(StoreError::invalid("contact_phone", "bad_phone", "a phone has 5 to 20 digits"));
+                }
+                ("contact", None, Some(name), Some(digits))
+            }
+            NewReporter::Anonymous => ("anonymous", None, None, None),
+        };
+
+        // The place.
+        let loc = &new.location;
+        let mut house_id = None;
+        let mut household_id = None;
+        let mut note = None;
+        let area_id: i64 = if let Some(code) = loc.household_code.as_deref().filter(|s| !s.is_empty()) {
+            let r = sqlx::query("SELECT id, house_id, unit_id, area_path FROM households WHERE code = $1")
+                .bind(code)
+                .fetch_optional(&self.pool)
+                .await?
+                .filter(|r| r.try_get::<String, _>("area_path").is_ok_and(|p| scope.contains_path(&p)))
+                .ok_or_else(|| {
+                    StoreError::missing_ref(
+                        "household_code",
+                        "unknown_household",
+                        format!("there is no household {code}"),
+                    )
+                })?;
+            household_id = Some(r.try_get::<i64, _>("id")?);
+            house_id = r.try_get("house_id")?;
+            r.try_get("unit_id")?
+        } else if let Some(code) = loc.house_code.as_deref().filter(|s| !s.is_empty()) {
+            let r = sqlx::query("SELECT id, unit_id, area_path FROM houses WHERE code = $1")
+                .bind(code)
+                .fetch_optional(&self.pool)
+                .await?
+                .filter(|r| r.try_get::<String, _>("area_path").is_ok_and(|p| scope.contains_path(&p)))
+                .ok_or_else(|| {
+                    StoreError::missing_ref("house_code", "unknown_house", format!("there is no house {code}"))
+                })?;
+            house_id = Some(r.try_get::<i64, _>("id")?);
+            r.try_get("unit_id")?
+        } else if let Some((lat, lng)) = loc.point {
+            if !(-90.0..=90.0).contains(&lat)
+                || !(-180.0..=180.0).contains(&lng)
+                || !lat.is_finite()
+                || !lng.is_finite()
+            {
+                return Err(StoreError::invalid(
+                    "point",
+                    "bad_point",
+                    "a point is a latitude and a longitude in degrees",
+                ));
+            }
+            let county = match loc.area_id {
+                Some(a) => self.area(scope, a).await.map(|a| a.county_id).ok(),
+                None => self.caller_county(caller).await?,
+            }
+            .ok_or_else(|| {
+                StoreError::invalid("point", "no_county", "name the area_id whose county the point is in")
+            })?;
+            match self.place_point(county, lng, lat).await? {
+                PointPlace::Outside => {
+                    return Err(StoreError::invalid("point", "outside_county", "the point is outside the county"));
+                }
+                PointPlace::Grid { area_id, on_edge } => {
+                    if on_edge {
+                        note = Some("the point is on a grid boundary: the nearest grid was chosen".to_string());
+                    }
+                    area_id
+                }
+                PointPlace::NoGrid | PointPlace::Unknown => match loc.area_id {
+                    Some(a) => a,
+                    None => {
+                        note = Some("the point is in no grid: territory decides".to_string());
+                        county
+                    }
+                },
+            }
+        } else if let Some(a) = loc.area_id {
+            a
+        } else if let Some(rid) = rep_resident {
+            let u: i64 = sqlx::query_scalar("SELECT unit_id FROM residents WHERE id = $1")
+                .bind(rid)
+                .fetch_one(&self.pool)
+                .await?;
+            u
+        } else {
+            return Err(StoreError::invalid(
+                "location",
+                "required",
+                "a case needs a place: a household or house code, a point or an area",
+            ));
+        };
+        let area = self.area(scope, area_id).await.map_err(|_| {
+            StoreError::missing_ref("area_id", "unknown_area", format!("there is no area {area_id} in your scope"))
+        })?;
+        if area.valid_to.is_some() {
+            return Err(StoreError::invalid("area_id", "area_closed", format!("area {} is closed", area.id)));
+        }
+        let grid_id = wangge_core::area::path_ids(&area.path).get(3).copied();
+        let rules = self.rules(area.county_id).await?;
+
+        let mut tx = self.write_tx().await?;
+        let machine = Machine::new(0);
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO cases (county_id, grid_id, number, state, category_code, is_private, severity, channel, \
+             description, answers, area_id, area_path, house_id, household_id, lat, lng, routing_note, escalation_level, \
+             reporters, priority, machine, created_at, updated_at) VALUES ($1, $2, $3, 'received', $4, $5, $6, $7, $8, $9, \
+             $10, $11, $12, $13, $14, $15, $16, 0, 1, 0, $17, $18, $18) RETURNING id",
+        )
+        .bind(area.county_id)
+        .bind(grid_id)
+        .bind(format!("pending-{}", crate::accounts::random_token()))
+        .bind(&cat.code)
+        .bind(i64::from(cat.is_private))
+        .bind(severity.as_str())
+        .bind(new.channel.as_str())
+        .bind(&description)
+        .bind(if new.answers.is_null() { "{}".to_string() } else { new.answers.to_string() })
+        .bind(area.id)
+        .bind(&area.path)
+        .bind(house_id)
+        .bind(household_id)
+        .bind(loc.point.map(|p| p.0))
+        .bind(loc.point.map(|p| p.1))
+        .bind(note.clone())
+        .bind(serde_json::to_string(&machine).expect("the machine serialises"))
+        .bind(ts(now))
+        .fetch_one(&mut *tx)
+        .await?;
+        // The number: the local date and the id, unique because the id is.
+        let number = format!("{}{:06}", to_local(now).format("%Y%m%d"), id);
+        let machine = Machine::new(id);
+        sqlx::query("UPDATE cases SET number = $1, machine = $2 WHERE id = $3")
+            .bind(&number)
+            .bind(serde_json::to_string(&machine).expect("the machine serialises"))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO case_reporters (case_id, county_id, kind, resident_id, name, phone_sealed, phone_last4, channel, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(id)
+        .bind(area.county_id)
+        .bind(rep_kind)
+        .bind(rep_resident)
+        .bind(rep_name)
+        .bind(rep_phone.as_deref().map(|p| self.seal(p)))
+        .bind(rep_phone.as_deref().map(|p| p[p.len().saturating_sub(4)..].to_string()))
+        .bind(new.channel.as_str())
+        .bind(ts(now))
+        .execute(&mut *tx)
+        .await?;
+        let mut photo_ids = Vec::new();
+        for p in &new.photos {
+            photo_ids.push(store_photo(&mut tx, id, p, now).await?);
+        }
+        let mut data = serde_json::json!({"channel": new.channel.as_str()});
+        if !photo_ids.is_empty() {
+            data["photo_ids"] = serde_json::to_value(&photo_ids).expect("ids serialise");
+        }
+        sqlx::query(
+            "INSERT INTO case_events (case_id, county_id, area_path, kind, at, account_id, post_id, from_state, to_state, data) \
+             VALUES ($1, $2, $3, 'intake', $4, $5, $6, NULL, 'received', $7)",
+        )
+        .bind(id)
+        .bind(area.county_id)
+        .bind(&area.path)
+        .bind(ts(now))
+        .bind(caller.account_id)
+        .bind(caller.post_id)
+        .bind(data.to_string())
+        .execute(&mut *tx)
+        .await?;
+        audit::record(&mut tx, caller, "create", "case", Some(id), &area.path, None, Some(number.clone())).await?;
+
+        // Filed at once when our side took it down; the route then decides the owner.
+        let mut c = self.load_row(&mut tx, id).await?;
+        let files = new.channel.staffed() && roles(caller, &c).iter().any(|a| MoveKind::Accept.actors().contains(a));
+        if files {
+            let s = Step { mv: Move::Accept, reason: None, data: serde_json::Map::new(), owner: None, climbed: 0 };
+            self.step(&mut tx, &rules, &mut c, caller, s, now).await?;
+            self.follow_on(&mut tx, &rules, &mut c, MoveKind::Accept, now).await?;
+        }
+        tx.commit().await?;
+        let duplicates = self.duplicates(caller, id).await?;
+        let case = self.case(caller, id).await?;
+        Ok(Intake { case, promise_zh: cat.promise_zh, promise_en: cat.promise_en, duplicates })
+    }
+
+    /// The county of the caller's post, or the deployment's only county.
+    async fn caller_county(&self, caller: &Caller) -> StoreResult<Option<i64>> {
+        if let Some(id) = wangge_core::area::path_ids(caller.scope().root_path()).first() {
+            return Ok(Some(*id));
+        }
+        let ids: Vec<i64> =
+            sqlx::query_scalar("SELECT id FROM areas WHERE level = 'county' AND valid_to IS NULL LIMIT 2")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok((ids.len() == 1).then(|| ids[0]))
+    }
+
+    /// Open cases of the same category from the last 7 days in the same grid (or, without a
+    /// grid, the same area), within 300 m when both have points.
+    pub async fn duplicates(&self, caller: &Caller, id: i64) -> StoreResult<Vec<DuplicateHint>> {
+        let r = sqlx::query("SELECT category_code, grid_id, area_path, lat, lng, created_at FROM cases WHERE id = $1")
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await?;
+        let cat: String = r.try_get("category_code")?;
+        let grid: Option<i64> = r.try_get("grid_id")?;
+        let path: String = r.try_get("area_path")?;
+        let (lat, lng): (Option<f64>, Option<f64>) = (r.try_get("lat")?, r.try_get("lng")?);
+        let since =
+            parse_ts(&r.try_get::<String, _>("created_at")?).map(|t| ts(t - TimeDelta::days(7))).unwrap_or_default();
+        let mut sql = Sql::new(
+            "SELECT id, number, state, area_path, owner_path, is_private, lat, lng, created_at FROM cases \
+             WHERE state NOT IN ('void', 'closed') AND id <> ",
+        );
+        sql.bind(id).push(" AND category_code = ").bind(cat).push(" AND created_at >= ").bind(since);
+        match grid {
+            Some(g) => sql.push(" AND grid_id = ").bind(g),
+            None => sql.push(" AND area_path = ").bind(path),
+        };
+        sql.push(" ORDER BY id DESC LIMIT 50");
+        let mut out = Vec::new();
+        for r in sql.query().fetch_all(&self.pool).await? {
+            let (area, owner): (String, Option<String>) = (r.try_get("area_path")?, r.try_get("owner_path")?);
+            if !sees(caller, &area, owner.as_deref(), r.try_get::<i64, _>("is_private")? != 0) {
+                continue;
+            }
+            let other: (Option<f64>, Option<f64>) = (r.try_get("lat")?, r.try_get("lng")?);
+            let distance_m = match (lat, lng, other) {
+                (Some(a), Some(b), (Some(c), Some(d))) => Some(metres((a, b), (c, d))),
+                _ => None,
+            };
+            if distance_m.is_some_and(|d| d > 300.0) {
+                continue;
+            }
+            let state: String = r.try_get("state")?;
+            out.push(DuplicateHint {
+                id: r.try_get("id")?,
+                number: r.try_get("number")?,
+                state: CaseState::parse(&state).unwrap_or(CaseState::Received),
+                distance_m,
+                created_at: r.try_get("created_at")?,
+            });
+        }
+        Ok(out)
+    }
+
+    // ----- reads -----
+
+    /// One case the caller may see; reporters only for the owner chain.
+    pub async fn case(&self, caller: &Caller, id: i64) -> StoreResult<CaseView> {
+        let r = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {VIEW_COLUMNS}, c.area_path, c.owner_path FROM cases c WHERE c.id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::not_found("case", id))?;
+        let (area, owner): (String, Option<String>) = (r.try_get("area_path")?, r.try_get("owner_path")?);
+        let mut v = view_from_row(&r)?;
+        if !sees(caller, &area, owner.as_deref(), v.is_private) {
+            return Err(StoreError::not_found("case", id));
+        }
+        if in_owner_chain(caller, &area, owner.as_deref()) {
+            let rows = sqlx::query(
+                "SELECT kind, resident_id, name, phone_last4, channel, merged_from FROM case_reporters \
+                 WHERE case_id = $1 ORDER BY id",
+            )
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?;
+            let mut reps = Vec::new();
+            for r in rows {
+                reps.push(Reporter {
+                    kind: r.try_get("kind")?,
+                    resident_id: r.try_get("resident_id")?,
+                    name: r.try_get("name")?,
+                    phone_last4: r.try_get("phone_last4")?,
+                    channel: r.try_get("channel")?,
+                    merged_from: r.try_get("merged_from")?,
+                });
+            }
+            v.reporters = Some(reps);
+        }
+        Ok(v)
+    }
+
+    /// The cases the caller may see, filtered and paged.
+    pub async fn list_cases(&self, caller: &Caller, f: &CaseFilter, page: Page) -> StoreResult<Paged<CaseView>> {
+        if !caller.can(Permission::ReadRegistry) {
+            return Err(StoreError::Forbidden { message: "your post does not read cases".into() });
+        }
+        let sort = Sort::parse(f.sort.as_deref(), &["c.due_at", "c.created_at", "c.priority", "c.id"])?;
+        let range = caller.scope().path_range();
+        let mut filter = Sql::new(" FROM cases c WHERE ((c.owner_path >= ");
+        filter.bind(range.0.clone()).push(" AND c.owner_path < ").bind(range.1.clone()).push(") OR (1 = 1");
+        filter.in_range("c.area_path", &range);
+        if sees_unowned_private(caller) {
+            filter.push(" AND (c.is_private = 0 OR c.owner_path IS NULL)))");
+        } else {
+            filter.push(" AND c.is_private = 0))");
+        }
+        if let Some(w) = f.within {
+            let r = self.range_within(caller.scope(), Some(w)).await?;
+            filter.in_range("c.area_path", &r);
+        }
+        if let Some(s) = f.state {
+            filter.push(" AND c.state = ").bind(s.as_str());
+        }
+        if f.open {
+            filter.push(" AND c.state NOT IN ('void', 'closed')");
+        }
+        if let Some(cat) = &f.category {
+            filter.push(" AND c.category_code = ").bind(cat.as_str());
+        }
+        if let Some(p) = f.owner_post_id {
+            filter.push(" AND c.owner_post_id = ").bind(p);
+        }
+        if f.mine {
+            filter.push(" AND c.owner_post_id = ").bind(caller.post_id.unwrap_or(-1));
+        }
+        if f.overdue {
+            filter.push(" AND c.due_at < ").bind(ts(self.now()));
+        }
+        if let Some(ch) = f.channel {
+            filter.push(" AND c.channel = ").bind(ch.as_str());
+        }
+        if let Some(n) = f.number.as_deref().filter(|n| !n.is_empty()) {
+            filter.push(" AND c.number = ").bind(n);
+        }
+        self.fetch_page(&filter, &format!("SELECT {VIEW_COLUMNS}"), &sort, page, view_from_row).await
+    }
+
+    /// The event log of a case, oldest first.
+    pub async fn case_events(&self, caller: &Caller, id: i64) -> StoreResult<Vec<CaseEvent>> {
+        let v = self.case(caller, id).await?;
+        let rows = sqlx::query(
+            "SELECT id, kind, at, account_id, post_id, from_state, to_state, reason, data, respond_due, close_due \
+             FROM case_events WHERE case_id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut events = rows.iter().map(event_from_row).collect::<Result<Vec<_>, _>>()?;
+        if v.reporters.is_none() {
+            // Ratings and notes may name the reporter: outside the owner chain only the moves show.
+            for e in &mut events {
+                e.data = None;
+            }
+        }
+        Ok(events)
+    }
+
+    /// A photo of a case the caller may see: its type and bytes.
+    pub async fn case_photo(&self, caller: &Caller, case_id: i64, photo_id: i64) -> StoreResult<(String, Vec<u8>)> {
+        self.case(caller, case_id).await?;
+        let r = sqlx::query("SELECT content_type, data FROM case_photos WHERE id = $1 AND case_id = $2")
+            .bind(photo_id)
+            .bind(case_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::not_found("photo", photo_id))?;
+        Ok((r.try_get("content_type")?, r.try_get("data")?))
+    }
+}
+
+/// Cancels the case's open deadline jobs and schedules those of its current stage: a warning
+/// (if still ahead) and escalation at the deadline. Paused or ownerless cases have none.
+///
+/// On PostgreSQL a job another runner holds is left alone (it would otherwise wait on us
+/// while we wait on it); that job finds itself stale, as its time no longer matches the case.
+pub(crate) async fn schedule(
+    conn: &mut AnyConnection,
+    engine: Engine,
+    c: &CaseRow,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let skip = if engine == Engine::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE case_jobs SET done_at = $1, outcome = 'cancelled' WHERE id IN (SELECT id FROM case_jobs \
+         WHERE case_id = $2 AND done_at IS NULL AND kind IN ('warn', 'escalate'){skip})"
+    )))
+    .bind(ts(now))
+    .bind(c.id)
+    .execute(&mut *conn)
+    .await?;
+    if c.state() != CaseState::Verified {
+        // Closed or reopened: the rating window no longer runs.
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE case_jobs SET done_at = $1, outcome = 'cancelled' WHERE id IN (SELECT id FROM case_jobs \
+             WHERE case_id = $2 AND done_at IS NULL AND kind = 'close_unrated'{skip})"
+        )))
+        .bind(ts(now))
+        .bind(c.id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    if !c.state().is_owned() || c.machine.paused || c.owner_post_id.is_none() {
+        return Ok(());
+    }
+    let Some(due) = c.due_at else { return Ok(()) };
+    if let Some(w) = c.warn_at.filter(|w| *w > now && *w < due) {
+        sqlx::query("INSERT INTO case_jobs (case_id, kind, run_at) VALUES ($1, 'warn', $2)")
+            .bind(c.id)
+            .bind(ts(w))
+            .execute(&mut *conn)
+            .await?;
+    }
+    sqlx::query("INSERT INTO case_jobs (case_id, kind, run_at) VALUES ($1, 'escalate', $2)")
+        .bind(c.id)
+        .bind(ts(due))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Runs one due job inside the caller's transaction (claimed there): the system's move.
+    pub(crate) async fn run_job(
+        &self,
+        conn: &mut AnyConnection,
+        case_id: i64,
+        kind: &str,
+        run_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<&'static str> {
+        let mut c = self.load_row(conn, case_id).await?;
+        let rules = self.rules(c.county_id).await?;
+        let system = Caller::system();
+        match kind {
+            "warn" => {
+                let (Some(o), Some(due)) = (c.owner_post_id, c.due_at) else { return Ok("stale") };
+                if !c.state().is_owned() || c.warn_at != Some(run_at) {
+                    return Ok("stale");
+                }
+                let path = c.owner_path.clone().unwrap_or_default();
+                let due_local = to_local(due).format("%Y-%m-%d %H:%M");
+                notify(conn, o, &path, c.id, "warning", format!("Case {} is due at {due_local}", c.number), now)
+                    .await?;
+                Ok("warned")
+            }
+            "escalate" => {
+                if !c.state().is_owned() || c.machine.paused || c.due_at != Some(run_at) || run_at > now {
+                    return Ok("stale");
+                }
+                let (owner, climbed) = self.escalation_target(conn, &c).await?;
+                let s = Step {
+                    mv: Move::Escalate,
+                    reason: Some("the deadline was missed".into()),
+                    data: serde_json::Map::new(),
+                    owner,
+                    climbed,
+                };
+                self.step(conn, &rules, &mut c, &system, s, now).await?;
+                Ok("escalated")
+            }
+            "close_unrated" => {
+                if c.state() != CaseState::Verified || c.machine.rating.is_some() {
+                    return Ok("stale");
+                }
+                let mut s =
+                    Step { mv: Move::Close, reason: None, data: serde_json::Map::new(), owner: None, climbed: 0 };
+                s.data.insert("unrated".into(), true.into());
+                self.step(conn, &rules, &mut c, &system, s, now).await?;
+                Ok("closed")
+            }
+            _ => Ok("unknown"),
+        }
+    }
+}
+
+impl NewPhoto {
+    /// A photo sent as base64 text, as JSON bodies carry it.
+    pub fn from_base64(content_type: &str, data: &str) -> StoreResult<NewPhoto> {
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(data.trim())
+            .map_err(|_| StoreError::invalid("photos", "bad_base64", "a photo's data is base64"))?;
+        Ok(NewPhoto { content_type: content_type.to_string(), data: bytes })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn images_are_known_by_their_first_bytes() {
+        assert_eq!(sniff_image(b"\x89PNG\r\n\x1a\n...."), Some("image/png"));
+        assert_eq!(sniff_image(&[0xFF, 0xD8, 0xFF, 0xE0]), Some("image/jpeg"));
+        assert_eq!(sniff_image(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
+        assert_eq!(sniff_image(b"GIF89a"), None);
+        let png = NewPhoto { content_type: "image/png".into(), data: b"\x89PNG\r\n\x1a\nxx".to_vec() };
+        assert!(check_photos(std::slice::from_ref(&png)).is_ok());
+        let lying = NewPhoto { content_type: "image/jpeg".into(), ..png.clone() };
+        assert!(check_photos(&[lying]).is_err());
+        let big =
+            NewPhoto { content_type: "image/png".into(), data: [png.data.clone(), vec![0; MAX_PHOTO_BYTES]].concat() };
+        assert!(matches!(check_photos(&[big]), Err(StoreError::Invalid { code: "photo_size", .. })));
+    }
+
+    #[test]
+    fn ancestors_go_up_to_the_county() {
+        assert_eq!(ancestors("/1/7/42/"), vec!["/1/7/42/", "/1/7/", "/1/"]);
+        assert!(ancestors("/").is_empty());
+        assert!((metres((25.0, 118.0), (25.0, 118.001)) - 100.8).abs() < 1.0);
+    }
+
+    #[test]
+    fn channels_round_trip() {
+        for c in Channel::ALL {
+            assert_eq!(Channel::parse(c.as_str()), Some(c));
+            assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
+        }
+    }
+}
