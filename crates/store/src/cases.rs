@@ -433,7 +433,7 @@ fn is_system(caller: &Caller) -> bool {
 }
 
 /// Whether the caller may see the case at all.
-fn sees(caller: &Caller, area_path: &str, owner_path: Option<&str>, is_private: bool) -> bool {
+pub(crate) fn sees(caller: &Caller, area_path: &str, owner_path: Option<&str>, is_private: bool) -> bool {
     let s = caller.scope();
     if !caller.can(Permission::ReadRegistry) {
         return false;
@@ -452,7 +452,7 @@ fn in_owner_chain(caller: &Caller, area_path: &str, owner_path: Option<&str>) ->
 }
 
 /// The roles (the core's actors) the caller holds on this case.
-fn roles(caller: &Caller, c: &CaseRow) -> Vec<Actor> {
+pub(crate) fn roles(caller: &Caller, c: &CaseRow) -> Vec<Actor> {
     use Actor::*;
     if is_system(caller) {
         return vec![
@@ -826,7 +826,7 @@ impl Store {
         Ok(Rules { calendar: self.calendar(county_id).await?, catalogue: self.deadline_catalogue().await? })
     }
 
-    async fn load_row(&self, conn: &mut AnyConnection, id: i64) -> StoreResult<CaseRow> {
+    pub(crate) async fn load_row(&self, conn: &mut AnyConnection, id: i64) -> StoreResult<CaseRow> {
         let lock = if self.engine == Engine::Postgres { " FOR UPDATE" } else { "" };
         let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {ROW_COLUMNS} FROM cases WHERE id = $1{lock}")))
             .bind(id)

@@ -13,6 +13,7 @@ mod schema;
 mod scope;
 mod validation;
 mod web;
+mod web_cases;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 

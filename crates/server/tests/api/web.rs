@@ -12,15 +12,15 @@ use crate::{DEMO_PASSWORD, TestApp, id_number};
 crate::on_both_engines!(web_pages_stay_inside_the_grid, web_forms_check_input_and_csrf, web_speaks_both_languages);
 
 /// A signed-in browser without redirects followed, so that each answer is seen as sent.
-struct Web {
-    client: Client,
-    base: String,
-    cookie: String,
-    csrf: String,
+pub struct Web {
+    pub client: Client,
+    pub base: String,
+    pub cookie: String,
+    pub csrf: String,
 }
 
 impl Web {
-    async fn sign_in(app: &TestApp, login: &str) -> Web {
+    pub async fn sign_in(app: &TestApp, login: &str) -> Web {
         let client = Client::builder().redirect(Policy::none()).build().unwrap();
         let resp = client
             .post(format!("{}/sign-in", app.base))
@@ -36,13 +36,13 @@ impl Web {
         Web { client, base: app.base.clone(), cookie, csrf: session.csrf_token }
     }
 
-    async fn get(&self, path: &str) -> (StatusCode, String) {
+    pub async fn get(&self, path: &str) -> (StatusCode, String) {
         let resp = self.client.get(format!("{}{path}", self.base)).header("cookie", &self.cookie).send().await.unwrap();
         (resp.status(), resp.text().await.unwrap())
     }
 
     /// Posts a form; `csrf` adds the session's token.
-    async fn post(&self, path: &str, form: &[(&str, &str)], csrf: bool) -> (StatusCode, String) {
+    pub async fn post(&self, path: &str, form: &[(&str, &str)], csrf: bool) -> (StatusCode, String) {
         let mut pairs: Vec<(String, String)> = form.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         if csrf {
             pairs.push(("csrf".into(), self.csrf.clone()));
@@ -61,7 +61,7 @@ impl Web {
     }
 }
 
-fn enc(s: &str) -> String {
+pub fn enc(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),

@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
-use wangge_store::{AreaFilter, AreaSummary, Page};
+use wangge_store::{AreaFilter, AreaSummary, CaseFilter, Page, RateFilter, RateValue, RatesView};
 
 use super::areas::{Crumb, Gap, crumbs, gap_links, level_name, protected_summary};
 use crate::WebState;
@@ -60,6 +60,8 @@ struct DashboardPage {
     rows: Vec<ChildRow>,
     under_5: String,
     legend: Vec<(&'static str, String)>,
+    rates: Option<(RatesView, String)>,
+    open_cases: i64,
 }
 
 async fn dashboard(
@@ -129,6 +131,31 @@ pub async fn dashboard_page(
     let (min, max) = (rows.iter().map(|r| r.value).min().unwrap_or(0), rows.iter().map(|r| r.value).max().unwrap_or(0));
     let legend = legend(min, max);
     let figures = FIGURES.iter().map(|f| (f.to_string(), v.t(&format!("figure-{f}")))).collect();
+    // Cases of the last year in the area, and their rates from the event log.
+    let year_ago = (s.store.now() - chrono::Duration::days(365)).format("%Y-%m-%d").to_string();
+    let rf = RateFilter { within: Some(id), from: Some(year_ago), ..Default::default() };
+    let rates = match s.store.rates(&v.caller, &rf).await {
+        Ok(r) => {
+            let pct = |x: &RateValue| x.value.map(|v| (v * 100.0).round() as i64).unwrap_or(0);
+            let rows = [
+                ("rate-response", &r.response),
+                ("rate-resolution", &r.resolution),
+                ("rate-satisfaction", &r.satisfaction),
+                ("rate-on-time-close", &r.on_time_close),
+                ("rate-close", &r.close),
+                ("rate-rework", &r.rework),
+            ]
+            .iter()
+            .map(|(id, x)| (v.t(id), pct(x)))
+            .collect::<Vec<_>>();
+            let chart = svg::bar_chart(&v.t("chart-rates"), &rows);
+            Some((r, chart))
+        }
+        Err(wangge_store::StoreError::Forbidden { .. }) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let of = CaseFilter { within: Some(id), open: true, ..Default::default() };
+    let open_cases = s.store.list_cases(&v.caller, &of, Page::new(Some(1), Some(1))?).await?.total;
     let title =
         if section == "home" { v.t("home-title") } else { format!("{} · {}", sum.area.name, v.t("dashboard")) };
     let page = DashboardPage {
@@ -145,6 +172,8 @@ pub async fn dashboard_page(
         rows,
         under_5,
         legend,
+        rates,
+        open_cases,
         sum,
     };
     Ok(v.page(page))

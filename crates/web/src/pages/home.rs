@@ -5,9 +5,10 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use wangge_core::PostKind;
-use wangge_store::AreaSummary;
+use wangge_store::{AreaSummary, CaseFilter, CaseView, Page, Paged};
 
 use super::areas::{Gap, gap_links, home_area, level_name, protected_summary};
+use super::cases::CaseWords;
 use super::dashboard::{FigureQuery, dashboard_page};
 use crate::WebState;
 use crate::ctx::{Chrome, Viewer, respond};
@@ -20,6 +21,9 @@ struct HomePage {
     level: String,
     sum: Option<AreaSummary>,
     gaps: Vec<Gap>,
+    queue: Paged<CaseView>,
+    overdue: i64,
+    w: CaseWords,
 }
 
 /// Posts that work in one grid or unit, on a phone, rather than over many.
@@ -61,7 +65,13 @@ pub async fn home(State(s): State<WebState>, v: Viewer, Query(q): Query<FigureQu
             _ => (None, String::new()),
         };
         let gaps = sum.as_ref().map(|s| gap_links(v.lang, s)).unwrap_or_default();
-        Ok(v.page(HomePage { c: v.chrome(v.t("home-title"), "home"), post, level, sum, gaps }))
+        // The queue: the cases this post owns, nearest deadline first.
+        let f = CaseFilter { mine: true, open: true, sort: Some("c.due_at".into()), ..Default::default() };
+        let queue = s.store.list_cases(&v.caller, &f, Page::new(Some(1), Some(5))?).await?;
+        let late = CaseFilter { overdue: true, ..f };
+        let overdue = s.store.list_cases(&v.caller, &late, Page::new(Some(1), Some(1))?).await?.total;
+        let w = CaseWords::load(&s, v.lang).await?;
+        Ok(v.page(HomePage { c: v.chrome(v.t("home-title"), "home"), post, level, sum, gaps, queue, overdue, w }))
     }
     .await;
     respond(&v, r)

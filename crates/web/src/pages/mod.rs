@@ -1,6 +1,7 @@
 //! The pages, one module per part of the site.
 
 pub mod areas;
+pub mod cases;
 pub mod dashboard;
 pub mod home;
 pub mod registry;
