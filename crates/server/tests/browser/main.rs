@@ -4,6 +4,7 @@
 //!
 //! Without Chromium the tests are skipped, unless `WANGGE_REQUIRE_BROWSER=1` (set by CI).
 
+mod cases;
 mod webdriver;
 
 use std::path::PathBuf;
@@ -13,10 +14,10 @@ use wangge_server::Config;
 use wangge_store::{AreaFilter, HouseholdFilter, Page, PostFilter, Store};
 use webdriver::{Browser, CHROMEDRIVER, CHROMIUM, Driver};
 
-const DEMO_PASSWORD: &str = "demo-password-1";
+pub const DEMO_PASSWORD: &str = "demo-password-1";
 const MAX_PAGE_BYTES: u64 = 200 * 1024;
 
-fn browser_available() -> bool {
+pub fn browser_available() -> bool {
     let present = std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(CHROMEDRIVER).exists();
     if !present && std::env::var("WANGGE_REQUIRE_BROWSER").as_deref() == Ok("1") {
         panic!("Chromium and chromedriver are required for this run (apt-get install chromium chromium-driver)");
@@ -32,13 +33,13 @@ fn screenshot_dir() -> PathBuf {
 }
 
 /// The server with the demo county, on a loopback port, reached as `localhost`.
-struct Site {
-    base: String,
-    store: Store,
+pub struct Site {
+    pub base: String,
+    pub store: Store,
     _dir: tempfile::TempDir,
 }
 
-async fn site() -> Site {
+pub async fn site() -> Site {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("web.db").display());
     let mut config = Config::for_database(url);
@@ -97,7 +98,7 @@ async fn cast(store: &Store) -> Cast {
 }
 
 /// Checks the page just loaded: nothing requested from another host, and light enough.
-async fn check_page(b: &Browser, base: &str, name: &str, weights: &mut Vec<String>) {
+pub async fn check_page(b: &Browser, base: &str, name: &str, weights: &mut Vec<String>) {
     for url in b.requested_urls().await {
         let local = url.starts_with(&format!("{base}/")) || url == base || url.starts_with("data:");
         assert!(local, "the page {name} asked another host for {url}");
@@ -108,7 +109,7 @@ async fn check_page(b: &Browser, base: &str, name: &str, weights: &mut Vec<Strin
     weights.push(format!("{name}\t{bytes}"));
 }
 
-async fn shoot(b: &Browser, size: &str, name: &str) {
+pub async fn shoot(b: &Browser, size: &str, name: &str) {
     b.screenshot(&screenshot_dir().join(size).join(format!("{name}.png"))).await;
 }
 

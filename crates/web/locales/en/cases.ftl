@@ -124,3 +124,4 @@ rate-on-time-close = On-time close
 rate-close = Close
 rate-rework = Rework
 rate-composite = Composite score
+reporter-resident-kind = A registered resident

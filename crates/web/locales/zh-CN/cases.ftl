@@ -121,3 +121,4 @@ rate-on-time-close = 按期结案率
 rate-close = 结案率
 rate-rework = 返工率
 rate-composite = 综合得分
+reporter-resident-kind = 登记在册的居民

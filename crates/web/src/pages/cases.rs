@@ -99,10 +99,10 @@ impl CaseWords {
         }
     }
 
-    /// A timestamp as the viewer reads it: date and minutes.
+    /// A timestamp as the viewer reads it: the county's local date and minutes.
     pub fn when(&self, t: &str) -> String {
         match DateTime::parse_from_rfc3339(t) {
-            Ok(d) => d.format("%Y-%m-%d %H:%M").to_string(),
+            Ok(d) => wangge_store::clock::to_local(d.with_timezone(&Utc)).format("%Y-%m-%d %H:%M").to_string(),
             Err(_) => t.to_string(),
         }
     }
