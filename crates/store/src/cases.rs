@@ -129,6 +129,9 @@ pub struct NewCase {
     pub location: NewLocation,
     pub answers: serde_json::Value,
     pub photos: Vec<NewPhoto>,
+    /// A consultation answered on the spot: the case is filed and closed with this answer.
+    /// Only for a case our side takes down (hotline, walk-in, …).
+    pub answered: Option<String>,
 }
 
 /// The largest photo accepted.
@@ -1467,6 +1470,14 @@ impl Store {
         let description = checked_text("description", &new.description, 2000)?;
         check_answers(&cat.questions, &new.answers)?;
         check_photos(&new.photos)?;
+        let answered = opt_text("answered", new.answered.as_deref(), 2000)?;
+        if answered.is_some() && !new.channel.staffed() {
+            return Err(StoreError::invalid(
+                "answered",
+                "not_staffed",
+                "only a case taken down by our side (hotline, walk-in, living room, patrol) is answered at once",
+            ));
+        }
         let severity = new.severity.unwrap_or(cat.default_severity);
         let scope = caller.scope();
 
@@ -1664,10 +1675,25 @@ impl Store {
         // Filed at once when our side took it down; the route then decides the owner.
         let mut c = self.load_row(&mut tx, id).await?;
         let files = new.channel.staffed() && roles(caller, &c).iter().any(|a| MoveKind::Accept.actors().contains(a));
+        if answered.is_some() && !files {
+            return Err(StoreError::Forbidden {
+                message: "your post does not file cases, so it cannot answer one at once".into(),
+            });
+        }
         if files {
             let s = Step { mv: Move::Accept, reason: None, data: serde_json::Map::new(), owner: None, climbed: 0 };
             self.step(&mut tx, &rules, &mut c, caller, s, now).await?;
-            self.follow_on(&mut tx, &rules, &mut c, MoveKind::Accept, now).await?;
+            match answered {
+                // Answered on the spot: closed at once (by the system on the taker's word).
+                Some(answer) => {
+                    let mut s =
+                        Step { mv: Move::Close, reason: None, data: serde_json::Map::new(), owner: None, climbed: 0 };
+                    s.data.insert("note".into(), answer.into());
+                    s.data.insert("answered_at_intake".into(), true.into());
+                    self.step(&mut tx, &rules, &mut c, &Caller::system(), s, now).await?;
+                }
+                None => self.follow_on(&mut tx, &rules, &mut c, MoveKind::Accept, now).await?,
+            }
         }
         tx.commit().await?;
         let duplicates = self.duplicates(caller, id).await?;

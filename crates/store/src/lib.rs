@@ -15,6 +15,7 @@ mod case_jobs;
 mod cases;
 pub mod clock;
 mod crypto;
+mod demo_cases;
 mod demo_people;
 mod error;
 mod migrate;
@@ -44,6 +45,7 @@ pub use cases::{
     CaseEvent, CaseFilter, CaseRating, CaseView, Channel, DuplicateHint, Intake, MoveInput, NewCase, NewLocation,
     NewPhoto, NewReporter, Reporter,
 };
+pub use demo_cases::CaseReport;
 pub use demo_people::PeopleReport;
 pub use error::{StoreError, StoreResult};
 pub use migrate::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE, Migration};

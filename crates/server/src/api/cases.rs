@@ -117,6 +117,9 @@ pub struct NewCaseBody {
     #[schema(value_type = Object)]
     answers: Option<serde_json::Value>,
     photos: Option<Vec<PhotoBody>>,
+    /// A consultation answered on the spot: the case is filed and closed with this answer
+    /// (hotline, walk-in, living room and patrol only).
+    answered: Option<String>,
 }
 
 /// Take a case from any channel. The case number comes back at once, with the category's
@@ -159,6 +162,7 @@ async fn create_case(
         },
         answers: b.answers.unwrap_or(serde_json::Value::Null),
         photos: photos(b.photos)?,
+        answered: b.answered,
     };
     Ok((StatusCode::CREATED, Json(s.store.create_case(&caller, new).await?)))
 }

@@ -25,6 +25,7 @@ crate::on_both_engines!(
     owners_see_their_chain_and_private_cases_stay_private,
     bad_input_is_refused_and_nothing_is_written,
     a_point_routes_to_its_grid,
+    the_demo_tells_the_story,
 );
 
 const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAwS2OUAAAAABJRU5ErkJggg==";
@@ -347,6 +348,25 @@ async fn a_case_walks_through_every_move(app: TestApp) {
     assert_eq!(void["state"], "void");
     let (_, outbox) = w.app.get(&format!("/api/v1/cases/{wid}/outbox")).await;
     assert_eq!(outbox[0]["recipient"], format!("resident:{}", w.resident));
+    // A consultation answered on the phone is filed and closed at once; not from the web.
+    let answered =
+        w.intake("inquiry", json!({"channel": "hotline", "answered": "社保卡补办请带身份证到镇便民服务中心"})).await;
+    assert_eq!(answered["case"]["state"], "closed", "{answered}");
+    let aid = answered["case"]["id"].as_i64().unwrap();
+    let kinds: Vec<String> = w.events(aid).await.iter().map(|e| e["kind"].as_str().unwrap().to_string()).collect();
+    assert_eq!(kinds, ["intake", "accept", "close"]);
+    let (s, v) = w
+        .as_(
+            &w.agent,
+            Method::POST,
+            "/api/v1/cases",
+            Some(
+                json!({"category": "inquiry", "channel": "web", "description": "x", "reporter": {"kind": "anonymous"},
+                        "household_code": w.household_code, "answered": "y"}),
+            ),
+        )
+        .await;
+    assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("answered")));
     // Filing a web report dispatches it when the route is clear.
     let q = w.intake("inquiry", json!({"channel": "web"})).await;
     let qid = q["case"]["id"].as_i64().unwrap();
@@ -826,4 +846,40 @@ async fn a_point_routes_to_its_grid(app: TestApp) {
     let (s, v) = w.as_(&w.grid_chief, Method::POST, "/api/v1/cases", Some(body)).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let _ = w.unit;
+}
+
+async fn the_demo_tells_the_story(app: TestApp) {
+    let app = app.with_demo().await;
+    let county = app.area_id("仙游县").await;
+    let report = app.store.seed_demo_cases(county).await.unwrap();
+    assert!(app.store.clock_is_real(), "the real clock is back after the story");
+    assert!(report.cases >= 10 && report.closed >= 5 && report.open >= 3, "{report:?}");
+    assert!(report.escalations >= 2, "{report:?}");
+    let (_, list) = app.get("/api/v1/cases?page_size=200").await;
+    let items = list["items"].as_array().unwrap();
+    let has = |f: &dyn Fn(&Value) -> bool| items.iter().any(f);
+    assert!(has(&|c| c["channel"] == "hotline_12345" && c["state"] == "closed"));
+    assert!(has(&|c| c["category"] == "neighbour_dispute" && c["is_private"] == true));
+    assert!(has(&|c| c["reopens"].as_u64() > Some(0)));
+    assert!(has(&|c| c["reporter_count"].as_i64() == Some(2)), "a merge");
+    assert!(has(&|c| c["escalation_level"].as_i64() >= Some(2)));
+    assert!(has(&|c| c["rating"]["satisfaction"] == "basically_satisfied"));
+    let events = count(&app, "SELECT count(*) FROM case_events WHERE kind = 'whistle'").await;
+    assert_eq!(events, 1);
+    // Every event happened in the last two weeks, in order, and the log replays to each case's state.
+    let now = app.store.now();
+    for c in items {
+        let (_, ev) = app.get(&format!("/api/v1/cases/{}/events", c["id"])).await;
+        let ev = ev.as_array().unwrap();
+        let times: Vec<&str> = ev.iter().map(|e| e["at"].as_str().unwrap()).collect();
+        assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+        assert!(wangge_store::clock::parse_ts(times[times.len() - 1]).unwrap() <= now);
+        assert_eq!(ev.last().unwrap()["to_state"], c["state"], "{}", c["number"]);
+    }
+    // The rates of Shengquan come from that log.
+    let sq = app.area_id("圣泉社区").await;
+    let from = (chrono::Utc::now() - TimeDelta::days(20)).format("%Y-%m-%d");
+    let (s, r) = app.get(&format!("/api/v1/rates?area_id={sq}&from={from}")).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert!(r["satisfaction"]["denominator"].as_u64() >= Some(4), "{r}");
 }
