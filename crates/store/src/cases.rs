@@ -228,6 +228,9 @@ pub struct Intake {
     pub promise_en: String,
     /// Open cases of the same category nearby from the last week: candidates for a merge.
     pub duplicates: Vec<DuplicateHint>,
+    /// Given once, for the reporter to follow and rate the case with its number (in the
+    /// SMS or on the receipt); only its hash is kept.
+    pub follow_token: String,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -458,19 +461,7 @@ fn in_owner_chain(caller: &Caller, area_path: &str, owner_path: Option<&str>) ->
 fn roles(caller: &Caller, c: &CaseRow) -> Vec<Actor> {
     use Actor::*;
     if is_system(caller) {
-        return vec![
-            Reporter,
-            HotlineAgent,
-            GridWorker,
-            ApiClient,
-            Staff,
-            Dispatcher,
-            Owner,
-            Superior,
-            GridChief,
-            TownOrCommunity,
-            System,
-        ];
+        return Actor::ALL.to_vec();
     }
     let mut out = vec![ApiClient];
     let kind = caller.kind;
@@ -1314,6 +1305,24 @@ impl Store {
         self.case(caller, id).await
     }
 
+    /// A move the reporter makes through the case's follow token: written with no account
+    /// or post, marked `by: reporter`.
+    pub(crate) async fn reporter_move(&self, id: i64, kind: MoveKind, input: MoveInput) -> StoreResult<()> {
+        let now = self.now();
+        let county: i64 =
+            sqlx::query_scalar("SELECT county_id FROM cases WHERE id = $1").bind(id).fetch_one(&self.pool).await?;
+        let rules = self.rules(county).await?;
+        let system = Caller::system();
+        let mut tx = self.write_tx().await?;
+        let mut c = self.load_row(&mut tx, id).await?;
+        let mut step = self.prepare(&mut tx, &system, &c, kind, &input).await?;
+        step.data.insert("by".into(), "reporter".into());
+        self.step(&mut tx, &rules, &mut c, &system, step, now).await?;
+        self.follow_on(&mut tx, &rules, &mut c, kind, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// What the system does after a move: dispatch a filed case whose route is clear, close a
     /// verified case with a good rating, reopen on a low one, wait for a rating otherwise.
     async fn follow_on(
@@ -1625,12 +1634,15 @@ impl Store {
         .bind(ts(now))
         .fetch_one(&mut *tx)
         .await?;
-        // The number: the local date and the id, unique because the id is.
+        // The number: the local date and the id, unique because the id is. Being guessable,
+        // it shows nothing to the public without the follow token.
         let number = format!("{}{:06}", to_local(now).format("%Y%m%d"), id);
         let machine = Machine::new(id);
-        sqlx::query("UPDATE cases SET number = $1, machine = $2 WHERE id = $3")
+        let follow_token = crate::accounts::random_token();
+        sqlx::query("UPDATE cases SET number = $1, machine = $2, follow_token_hash = $3 WHERE id = $4")
             .bind(&number)
             .bind(serde_json::to_string(&machine).expect("the machine serialises"))
+            .bind(crate::accounts::token_hash(&follow_token))
             .bind(id)
             .execute(&mut *tx)
             .await?;
@@ -1698,7 +1710,7 @@ impl Store {
         tx.commit().await?;
         let duplicates = self.duplicates(caller, id).await?;
         let case = self.case(caller, id).await?;
-        Ok(Intake { case, promise_zh: cat.promise_zh, promise_en: cat.promise_en, duplicates })
+        Ok(Intake { case, promise_zh: cat.promise_zh, promise_en: cat.promise_en, duplicates, follow_token })
     }
 
     /// The county of the caller's post, or the deployment's only county.

@@ -12,6 +12,7 @@ mod bulk;
 mod case_catalogue;
 mod case_geo;
 mod case_jobs;
+mod case_public;
 mod cases;
 pub mod clock;
 mod crypto;
@@ -41,6 +42,7 @@ pub use audit::{AuditEvent, AuditFilter};
 pub use bulk::LoadReport;
 pub use case_catalogue::{Category, CategoryDeadline, CategoryPatch, Question, QuestionKind, Routing};
 pub use case_jobs::{InboxItem, JobReport, OutboxMessage, RateFilter, RateValue, RatesView};
+pub use case_public::{PublicCase, PublicNote};
 pub use cases::{
     CaseEvent, CaseFilter, CaseRating, CaseView, Channel, DuplicateHint, Intake, MoveInput, NewCase, NewLocation,
     NewPhoto, NewReporter, Reporter,

@@ -26,6 +26,7 @@ crate::on_both_engines!(
     bad_input_is_refused_and_nothing_is_written,
     a_point_routes_to_its_grid,
     the_demo_tells_the_story,
+    a_reporter_follows_and_rates_by_number,
 );
 
 const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAwS2OUAAAAABJRU5ErkJggg==";
@@ -882,4 +883,91 @@ async fn the_demo_tells_the_story(app: TestApp) {
     let (s, r) = app.get(&format!("/api/v1/rates?area_id={sq}&from={from}")).await;
     assert_eq!(s, StatusCode::OK, "{r}");
     assert!(r["satisfaction"]["denominator"].as_u64() >= Some(4), "{r}");
+}
+
+async fn a_reporter_follows_and_rates_by_number(app: TestApp) {
+    let w = world(app).await;
+    let intake = w
+        .intake("exposed_rubbish", json!({"reporter": {"kind": "contact", "name": "郑国珍", "phone": "13905947788"}}))
+        .await;
+    let (id, number) = (intake["case"]["id"].as_i64().unwrap(), intake["case"]["number"].as_str().unwrap().to_string());
+    let token = intake["follow_token"].as_str().unwrap().to_string();
+    let public = |tok: &str| format!("/api/v1/public/cases/{number}?token={tok}");
+    // Without the right token a number opens nothing, and says nothing either way.
+    for bad in ["", "guess"] {
+        let (s, _) = w.app.call_as(None, Method::GET, &public(bad), None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+    }
+    let (s, v) = w.app.call_as(None, Method::GET, &public(&token), None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["state"].as_str(), v["handled_at"].as_str(), v["category_zh"].as_str()),
+        (Some("dispatched"), Some("unit"), Some("暴露垃圾"))
+    );
+    assert!(!v.to_string().contains("郑国珍") && !v.to_string().contains("7788"), "no personal data: {v}");
+    w.ok(&w.unit_chief, id, "sign", json!({})).await;
+    w.ok(&w.unit_chief, id, "respond", json!({})).await;
+    w.ok(&w.unit_chief, id, "comment", json!({"note": "内部：保洁员请假", "public": false})).await;
+    w.ok(&w.unit_chief, id, "resolve", json!({"note": "垃圾已清运"})).await;
+    w.ok(&w.grid_chief, id, "verify", json!({})).await;
+    let rate = |solved: bool, s: &str| json!({"token": token, "solved": solved, "satisfaction": s});
+    let url = format!("/api/v1/public/cases/{number}/rating");
+    let (s, v) = w
+        .app
+        .call_as(None, Method::POST, &url, Some(json!({"token": "guess", "solved": true, "satisfaction": "satisfied"})))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    let (s, v) = w.app.call_as(None, Method::POST, &url, Some(rate(false, "basically_satisfied"))).await;
+    assert_eq!((s, v["state"].as_str()), (StatusCode::OK, Some("responded")), "not solved reopens: {v}");
+    let notes: Vec<&str> = v["notes"].as_array().unwrap().iter().map(|n| n["text"].as_str().unwrap()).collect();
+    assert_eq!(notes, ["垃圾已清运"], "internal comments stay internal");
+    w.ok(&w.unit_chief, id, "resolve", json!({"note": "再次清运并加装垃圾桶"})).await;
+    w.ok(&w.grid_chief, id, "verify", json!({})).await;
+    let (s, v) = w.app.call_as(None, Method::POST, &url, Some(rate(true, "satisfied"))).await;
+    assert_eq!(
+        (s, v["state"].as_str(), v["satisfaction"].as_str()),
+        (StatusCode::OK, Some("closed"), Some("satisfied"))
+    );
+    let events = w.events(id).await;
+    let callbacks: Vec<&Value> = events.iter().filter(|e| e["kind"] == "callback").collect();
+    assert_eq!(callbacks.len(), 2);
+    assert!(callbacks.iter().all(|e| e["data"]["by"] == "reporter" && e["post_id"].is_null()));
+    // "Not fixed" within the window reopens it to the same owner.
+    let (s, v) = w
+        .app
+        .call_as(
+            None,
+            Method::POST,
+            &format!("/api/v1/public/cases/{number}/not-fixed"),
+            Some(json!({"token": token, "reason": "又堆满了"})),
+        )
+        .await;
+    assert_eq!((s, v["state"].as_str()), (StatusCode::OK, Some("responded")), "{v}");
+    let (s, v) = w
+        .app
+        .call_as(
+            None,
+            Method::POST,
+            &format!("/api/v1/public/cases/{number}/not-fixed"),
+            Some(json!({"token": token, "reason": " "})),
+        )
+        .await;
+    assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("reason")));
+    // A merged report's token follows the case it joined.
+    let dup = w.intake("exposed_rubbish", json!({"channel": "hotline"})).await;
+    w.ok(&w.agent, dup["case"]["id"].as_i64().unwrap(), "merge", json!({"into": id})).await;
+    let dn = dup["case"]["number"].as_str().unwrap();
+    let (s, v) = w
+        .app
+        .call_as(
+            None,
+            Method::GET,
+            &format!("/api/v1/public/cases/{dn}?token={}", dup["follow_token"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, v["merged_into"].as_str(), v["number"].as_str()),
+        (StatusCode::OK, Some(number.as_str()), Some(number.as_str()))
+    );
 }
