@@ -134,6 +134,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     people.party.contacts,
                     people.party.co_building_units
                 );
+                let cases = store.seed_demo_cases(county.items[0].id).await?;
+                eprintln!(
+                    "cases: {} ({} closed, {} open, {} escalations), {} events",
+                    cases.cases, cases.closed, cases.open, cases.escalations, cases.events
+                );
             }
             let password = settings.demo_password(&name)?;
             eprintln!(

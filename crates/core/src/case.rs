@@ -142,6 +142,22 @@ pub enum Actor {
     System,
 }
 
+impl Actor {
+    pub const ALL: [Actor; 11] = [
+        Actor::Reporter,
+        Actor::HotlineAgent,
+        Actor::GridWorker,
+        Actor::ApiClient,
+        Actor::Staff,
+        Actor::Dispatcher,
+        Actor::Owner,
+        Actor::Superior,
+        Actor::GridChief,
+        Actor::TownOrCommunity,
+        Actor::System,
+    ];
+}
+
 impl MoveKind {
     pub const ALL: [MoveKind; 25] = [
         MoveKind::Accept,

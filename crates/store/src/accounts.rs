@@ -84,6 +84,15 @@ pub fn random_token() -> String {
     hex(&b)
 }
 
+/// A random code of `len` characters a person can read out on the phone: digits and capitals
+/// without 0, 1, I and O, five bits each.
+pub fn short_code(len: usize) -> String {
+    const ALPHABET: &[u8; 32] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+    let mut b = vec![0u8; len];
+    OsRng.fill_bytes(&mut b);
+    b.iter().map(|x| char::from(ALPHABET[usize::from(x & 31)])).collect()
+}
+
 fn hex(bytes: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);

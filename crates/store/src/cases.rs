@@ -129,6 +129,9 @@ pub struct NewCase {
     pub location: NewLocation,
     pub answers: serde_json::Value,
     pub photos: Vec<NewPhoto>,
+    /// A consultation answered on the spot: the case is filed and closed with this answer.
+    /// Only for a case our side takes down (hotline, walk-in, …).
+    pub answered: Option<String>,
 }
 
 /// The largest photo accepted.
@@ -225,6 +228,9 @@ pub struct Intake {
     pub promise_en: String,
     /// Open cases of the same category nearby from the last week: candidates for a merge.
     pub duplicates: Vec<DuplicateHint>,
+    /// Given once, for the reporter to follow and rate the case with its number (in the
+    /// SMS or on the receipt); only its hash is kept.
+    pub follow_token: String,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -455,19 +461,7 @@ fn in_owner_chain(caller: &Caller, area_path: &str, owner_path: Option<&str>) ->
 pub(crate) fn roles(caller: &Caller, c: &CaseRow) -> Vec<Actor> {
     use Actor::*;
     if is_system(caller) {
-        return vec![
-            Reporter,
-            HotlineAgent,
-            GridWorker,
-            ApiClient,
-            Staff,
-            Dispatcher,
-            Owner,
-            Superior,
-            GridChief,
-            TownOrCommunity,
-            System,
-        ];
+        return Actor::ALL.to_vec();
     }
     let mut out = vec![ApiClient];
     let kind = caller.kind;
@@ -1311,6 +1305,24 @@ impl Store {
         self.case(caller, id).await
     }
 
+    /// A move the reporter makes through the case's follow token: written with no account
+    /// or post, marked `by: reporter`.
+    pub(crate) async fn reporter_move(&self, id: i64, kind: MoveKind, input: MoveInput) -> StoreResult<()> {
+        let now = self.now();
+        let county: i64 =
+            sqlx::query_scalar("SELECT county_id FROM cases WHERE id = $1").bind(id).fetch_one(&self.pool).await?;
+        let rules = self.rules(county).await?;
+        let system = Caller::system();
+        let mut tx = self.write_tx().await?;
+        let mut c = self.load_row(&mut tx, id).await?;
+        let mut step = self.prepare(&mut tx, &system, &c, kind, &input).await?;
+        step.data.insert("by".into(), "reporter".into());
+        self.step(&mut tx, &rules, &mut c, &system, step, now).await?;
+        self.follow_on(&mut tx, &rules, &mut c, kind, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// What the system does after a move: dispatch a filed case whose route is clear, close a
     /// verified case with a good rating, reopen on a low one, wait for a rating otherwise.
     async fn follow_on(
@@ -1467,6 +1479,14 @@ impl Store {
         let description = checked_text("description", &new.description, 2000)?;
         check_answers(&cat.questions, &new.answers)?;
         check_photos(&new.photos)?;
+        let answered = opt_text("answered", new.answered.as_deref(), 2000)?;
+        if answered.is_some() && !new.channel.staffed() {
+            return Err(StoreError::invalid(
+                "answered",
+                "not_staffed",
+                "only a case taken down by our side (hotline, walk-in, living room, patrol) is answered at once",
+            ));
+        }
         let severity = new.severity.unwrap_or(cat.default_severity);
         let scope = caller.scope();
 
@@ -1614,12 +1634,16 @@ impl Store {
         .bind(ts(now))
         .fetch_one(&mut *tx)
         .await?;
-        // The number: the local date and the id, unique because the id is.
+        // The number: the local date and the id, unique because the id is. Being guessable,
+        // it shows nothing to the public without the follow token.
         let number = format!("{}{:06}", to_local(now).format("%Y%m%d"), id);
         let machine = Machine::new(id);
-        sqlx::query("UPDATE cases SET number = $1, machine = $2 WHERE id = $3")
+        // Ten characters (50 bits) that an agent can read out to a caller.
+        let follow_token = crate::accounts::short_code(10);
+        sqlx::query("UPDATE cases SET number = $1, machine = $2, follow_token_hash = $3 WHERE id = $4")
             .bind(&number)
             .bind(serde_json::to_string(&machine).expect("the machine serialises"))
+            .bind(crate::accounts::token_hash(&follow_token))
             .bind(id)
             .execute(&mut *tx)
             .await?;
@@ -1664,15 +1688,30 @@ impl Store {
         // Filed at once when our side took it down; the route then decides the owner.
         let mut c = self.load_row(&mut tx, id).await?;
         let files = new.channel.staffed() && roles(caller, &c).iter().any(|a| MoveKind::Accept.actors().contains(a));
+        if answered.is_some() && !files {
+            return Err(StoreError::Forbidden {
+                message: "your post does not file cases, so it cannot answer one at once".into(),
+            });
+        }
         if files {
             let s = Step { mv: Move::Accept, reason: None, data: serde_json::Map::new(), owner: None, climbed: 0 };
             self.step(&mut tx, &rules, &mut c, caller, s, now).await?;
-            self.follow_on(&mut tx, &rules, &mut c, MoveKind::Accept, now).await?;
+            match answered {
+                // Answered on the spot: closed at once (by the system on the taker's word).
+                Some(answer) => {
+                    let mut s =
+                        Step { mv: Move::Close, reason: None, data: serde_json::Map::new(), owner: None, climbed: 0 };
+                    s.data.insert("note".into(), answer.into());
+                    s.data.insert("answered_at_intake".into(), true.into());
+                    self.step(&mut tx, &rules, &mut c, &Caller::system(), s, now).await?;
+                }
+                None => self.follow_on(&mut tx, &rules, &mut c, MoveKind::Accept, now).await?,
+            }
         }
         tx.commit().await?;
         let duplicates = self.duplicates(caller, id).await?;
         let case = self.case(caller, id).await?;
-        Ok(Intake { case, promise_zh: cat.promise_zh, promise_en: cat.promise_en, duplicates })
+        Ok(Intake { case, promise_zh: cat.promise_zh, promise_en: cat.promise_en, duplicates, follow_token })
     }
 
     /// The county of the caller's post, or the deployment's only county.

@@ -85,11 +85,11 @@ pub fn from_local(t: NaiveDateTime) -> DateTime<Utc> {
 }
 
 /// The stored form of an instant.
-pub(crate) fn ts(t: DateTime<Utc>) -> String {
+pub fn ts(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-pub(crate) fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
+pub fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
     NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%SZ").ok().map(|n| n.and_utc())
 }
 

@@ -13,9 +13,11 @@ mod case_catalogue;
 mod case_geo;
 mod case_jobs;
 mod case_pages;
+mod case_public;
 mod cases;
 pub mod clock;
 mod crypto;
+mod demo_cases;
 mod demo_people;
 mod error;
 mod migrate;
@@ -41,10 +43,12 @@ pub use audit::{AuditEvent, AuditFilter};
 pub use bulk::LoadReport;
 pub use case_catalogue::{Category, CategoryDeadline, CategoryPatch, Question, QuestionKind, Routing};
 pub use case_jobs::{InboxItem, JobReport, OutboxMessage, RateFilter, RateValue, RatesView};
+pub use case_public::{PublicCase, PublicNote};
 pub use cases::{
     CaseEvent, CaseFilter, CaseRating, CaseView, Channel, DuplicateHint, Intake, MoveInput, NewCase, NewLocation,
     NewPhoto, NewReporter, Reporter,
 };
+pub use demo_cases::CaseReport;
 pub use demo_people::PeopleReport;
 pub use error::{StoreError, StoreResult};
 pub use migrate::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE, Migration};

@@ -9,11 +9,11 @@ use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use wangge_core::calendar::Severity;
-use wangge_core::case::Rating;
+use wangge_core::case::{Rating, Satisfaction};
 use wangge_core::{CaseState, MoveKind};
 use wangge_store::{
     CaseEvent, CaseFilter, CaseView, Category, CategoryDeadline, CategoryPatch, Channel, InboxItem, Intake, MoveInput,
-    NewCase, NewLocation, NewPhoto, NewReporter, OutboxMessage, Paged, Question, RateFilter, RatesView,
+    NewCase, NewLocation, NewPhoto, NewReporter, OutboxMessage, Paged, PublicCase, Question, RateFilter, RatesView,
 };
 
 use super::Paging;
@@ -117,6 +117,9 @@ pub struct NewCaseBody {
     #[schema(value_type = Object)]
     answers: Option<serde_json::Value>,
     photos: Option<Vec<PhotoBody>>,
+    /// A consultation answered on the spot: the case is filed and closed with this answer
+    /// (hotline, walk-in, living room and patrol only).
+    answered: Option<String>,
 }
 
 /// Take a case from any channel. The case number comes back at once, with the category's
@@ -159,6 +162,7 @@ async fn create_case(
         },
         answers: b.answers.unwrap_or(serde_json::Value::Null),
         photos: photos(b.photos)?,
+        answered: b.answered,
     };
     Ok((StatusCode::CREATED, Json(s.store.create_case(&caller, new).await?)))
 }
@@ -461,4 +465,67 @@ async fn set_calendar(
 ) -> ApiResult<Json<serde_json::Value>> {
     let cal = s.store.set_calendar(&caller, county, b).await?;
     Ok(Json(serde_json::to_value(cal).expect("a calendar serialises")))
+}
+
+// ----- the reporter, by number and follow token -----
+
+pub fn public_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(public_case)).routes(routes!(public_rating)).routes(routes!(public_not_fixed))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FollowQuery {
+    /// The follow token given at intake.
+    token: String,
+}
+
+/// A case as its reporter follows it, with its number and follow token; no sign-in.
+#[utoipa::path(get, path = "/{number}", tag = "cases", params(("number" = String, Path), FollowQuery),
+    responses((status = 200, body = PublicCase), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn public_case(
+    State(s): State<AppState>,
+    ApiPath(number): ApiPath<String>,
+    ApiQuery(q): ApiQuery<FollowQuery>,
+) -> ApiResult<Json<PublicCase>> {
+    Ok(Json(s.store.public_case(&number, &q.token).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublicRatingBody {
+    token: String,
+    solved: bool,
+    satisfaction: Satisfaction,
+}
+
+/// The reporter rates the answer; "not solved" or "dissatisfied" reopens the case.
+#[utoipa::path(post, path = "/{number}/rating", tag = "cases", params(("number" = String, Path)), request_body = PublicRatingBody,
+    responses((status = 200, body = PublicCase), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn public_rating(
+    State(s): State<AppState>,
+    ApiPath(number): ApiPath<String>,
+    ApiJson(b): ApiJson<PublicRatingBody>,
+) -> ApiResult<Json<PublicCase>> {
+    let rating = Rating { solved: b.solved, satisfaction: b.satisfaction };
+    Ok(Json(s.store.rate_as_reporter(&number, &b.token, rating).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotFixedBody {
+    token: String,
+    /// What is still wrong.
+    reason: String,
+}
+
+/// The reporter says it is not fixed: reopened to the same owner within the window.
+#[utoipa::path(post, path = "/{number}/not-fixed", tag = "cases", params(("number" = String, Path)), request_body = NotFixedBody,
+    responses((status = 200, body = PublicCase), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn public_not_fixed(
+    State(s): State<AppState>,
+    ApiPath(number): ApiPath<String>,
+    ApiJson(b): ApiJson<NotFixedBody>,
+) -> ApiResult<Json<PublicCase>> {
+    Ok(Json(s.store.not_fixed(&number, &b.token, &b.reason).await?))
 }

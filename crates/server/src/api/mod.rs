@@ -39,6 +39,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .nest("/inbox", cases::inbox_routes())
         .nest("/rates", cases::rate_routes())
         .nest("/calendars", cases::calendar_routes())
+        .nest("/public/cases", cases::public_routes())
 }
 
 /// The scope a caller may read the registry in, or 403.

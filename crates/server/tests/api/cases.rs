@@ -25,6 +25,8 @@ crate::on_both_engines!(
     owners_see_their_chain_and_private_cases_stay_private,
     bad_input_is_refused_and_nothing_is_written,
     a_point_routes_to_its_grid,
+    the_demo_tells_the_story,
+    a_reporter_follows_and_rates_by_number,
 );
 
 const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAwS2OUAAAAABJRU5ErkJggg==";
@@ -347,6 +349,25 @@ async fn a_case_walks_through_every_move(app: TestApp) {
     assert_eq!(void["state"], "void");
     let (_, outbox) = w.app.get(&format!("/api/v1/cases/{wid}/outbox")).await;
     assert_eq!(outbox[0]["recipient"], format!("resident:{}", w.resident));
+    // A consultation answered on the phone is filed and closed at once; not from the web.
+    let answered =
+        w.intake("inquiry", json!({"channel": "hotline", "answered": "社保卡补办请带身份证到镇便民服务中心"})).await;
+    assert_eq!(answered["case"]["state"], "closed", "{answered}");
+    let aid = answered["case"]["id"].as_i64().unwrap();
+    let kinds: Vec<String> = w.events(aid).await.iter().map(|e| e["kind"].as_str().unwrap().to_string()).collect();
+    assert_eq!(kinds, ["intake", "accept", "close"]);
+    let (s, v) = w
+        .as_(
+            &w.agent,
+            Method::POST,
+            "/api/v1/cases",
+            Some(
+                json!({"category": "inquiry", "channel": "web", "description": "x", "reporter": {"kind": "anonymous"},
+                        "household_code": w.household_code, "answered": "y"}),
+            ),
+        )
+        .await;
+    assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("answered")));
     // Filing a web report dispatches it when the route is clear.
     let q = w.intake("inquiry", json!({"channel": "web"})).await;
     let qid = q["case"]["id"].as_i64().unwrap();
@@ -826,4 +847,127 @@ async fn a_point_routes_to_its_grid(app: TestApp) {
     let (s, v) = w.as_(&w.grid_chief, Method::POST, "/api/v1/cases", Some(body)).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let _ = w.unit;
+}
+
+async fn the_demo_tells_the_story(app: TestApp) {
+    let app = app.with_demo().await;
+    let county = app.area_id("仙游县").await;
+    let report = app.store.seed_demo_cases(county).await.unwrap();
+    assert!(app.store.clock_is_real(), "the real clock is back after the story");
+    assert!(report.cases >= 10 && report.closed >= 5 && report.open >= 3, "{report:?}");
+    assert!(report.escalations >= 2, "{report:?}");
+    let (_, list) = app.get("/api/v1/cases?page_size=200").await;
+    let items = list["items"].as_array().unwrap();
+    let has = |f: &dyn Fn(&Value) -> bool| items.iter().any(f);
+    assert!(has(&|c| c["channel"] == "hotline_12345" && c["state"] == "closed"));
+    assert!(has(&|c| c["category"] == "neighbour_dispute" && c["is_private"] == true));
+    assert!(has(&|c| c["reopens"].as_u64() > Some(0)));
+    assert!(has(&|c| c["reporter_count"].as_i64() == Some(2)), "a merge");
+    assert!(has(&|c| c["escalation_level"].as_i64() >= Some(2)));
+    assert!(has(&|c| c["rating"]["satisfaction"] == "basically_satisfied"));
+    let events = count(&app, "SELECT count(*) FROM case_events WHERE kind = 'whistle'").await;
+    assert_eq!(events, 1);
+    // Every event happened in the last two weeks, in order, and the log replays to each case's state.
+    let now = app.store.now();
+    for c in items {
+        let (_, ev) = app.get(&format!("/api/v1/cases/{}/events", c["id"])).await;
+        let ev = ev.as_array().unwrap();
+        let times: Vec<&str> = ev.iter().map(|e| e["at"].as_str().unwrap()).collect();
+        assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+        assert!(wangge_store::clock::parse_ts(times[times.len() - 1]).unwrap() <= now);
+        assert_eq!(ev.last().unwrap()["to_state"], c["state"], "{}", c["number"]);
+    }
+    // The rates of Shengquan come from that log.
+    let sq = app.area_id("圣泉社区").await;
+    let from = (chrono::Utc::now() - TimeDelta::days(20)).format("%Y-%m-%d");
+    let (s, r) = app.get(&format!("/api/v1/rates?area_id={sq}&from={from}")).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert!(r["satisfaction"]["denominator"].as_u64() >= Some(4), "{r}");
+}
+
+async fn a_reporter_follows_and_rates_by_number(app: TestApp) {
+    let w = world(app).await;
+    let intake = w
+        .intake("exposed_rubbish", json!({"reporter": {"kind": "contact", "name": "郑国珍", "phone": "13905947788"}}))
+        .await;
+    let (id, number) = (intake["case"]["id"].as_i64().unwrap(), intake["case"]["number"].as_str().unwrap().to_string());
+    let token = intake["follow_token"].as_str().unwrap().to_string();
+    let public = |tok: &str| format!("/api/v1/public/cases/{number}?token={tok}");
+    // Without the right token a number opens nothing, and says nothing either way.
+    for bad in ["", "guess"] {
+        let (s, _) = w.app.call_as(None, Method::GET, &public(bad), None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+    }
+    let (s, v) = w.app.call_as(None, Method::GET, &public(&token), None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["state"].as_str(), v["handled_at"].as_str(), v["category_zh"].as_str()),
+        (Some("dispatched"), Some("unit"), Some("暴露垃圾"))
+    );
+    assert!(!v.to_string().contains("郑国珍") && !v.to_string().contains("7788"), "no personal data: {v}");
+    w.ok(&w.unit_chief, id, "sign", json!({})).await;
+    w.ok(&w.unit_chief, id, "respond", json!({})).await;
+    w.ok(&w.unit_chief, id, "comment", json!({"note": "内部：保洁员请假", "public": false})).await;
+    w.ok(&w.unit_chief, id, "resolve", json!({"note": "垃圾已清运"})).await;
+    w.ok(&w.grid_chief, id, "verify", json!({})).await;
+    let rate = |solved: bool, s: &str| json!({"token": token, "solved": solved, "satisfaction": s});
+    let url = format!("/api/v1/public/cases/{number}/rating");
+    let (s, v) = w
+        .app
+        .call_as(None, Method::POST, &url, Some(json!({"token": "guess", "solved": true, "satisfaction": "satisfied"})))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    let (s, v) = w.app.call_as(None, Method::POST, &url, Some(rate(false, "basically_satisfied"))).await;
+    assert_eq!((s, v["state"].as_str()), (StatusCode::OK, Some("responded")), "not solved reopens: {v}");
+    let notes: Vec<&str> = v["notes"].as_array().unwrap().iter().map(|n| n["text"].as_str().unwrap()).collect();
+    assert_eq!(notes, ["垃圾已清运"], "internal comments stay internal");
+    w.ok(&w.unit_chief, id, "resolve", json!({"note": "再次清运并加装垃圾桶"})).await;
+    w.ok(&w.grid_chief, id, "verify", json!({})).await;
+    let (s, v) = w.app.call_as(None, Method::POST, &url, Some(rate(true, "satisfied"))).await;
+    assert_eq!(
+        (s, v["state"].as_str(), v["satisfaction"].as_str()),
+        (StatusCode::OK, Some("closed"), Some("satisfied"))
+    );
+    let events = w.events(id).await;
+    let callbacks: Vec<&Value> = events.iter().filter(|e| e["kind"] == "callback").collect();
+    assert_eq!(callbacks.len(), 2);
+    assert!(callbacks.iter().all(|e| e["data"]["by"] == "reporter" && e["post_id"].is_null()));
+    // "Not fixed" within the window reopens it to the same owner.
+    let (s, v) = w
+        .app
+        .call_as(
+            None,
+            Method::POST,
+            &format!("/api/v1/public/cases/{number}/not-fixed"),
+            Some(json!({"token": token, "reason": "又堆满了"})),
+        )
+        .await;
+    assert_eq!((s, v["state"].as_str()), (StatusCode::OK, Some("responded")), "{v}");
+    let (s, v) = w
+        .app
+        .call_as(
+            None,
+            Method::POST,
+            &format!("/api/v1/public/cases/{number}/not-fixed"),
+            Some(json!({"token": token, "reason": " "})),
+        )
+        .await;
+    assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("reason")));
+    // A merged report's token follows the case it joined.
+    let dup = w.intake("exposed_rubbish", json!({"channel": "hotline"})).await;
+    w.ok(&w.agent, dup["case"]["id"].as_i64().unwrap(), "merge", json!({"into": id})).await;
+    let dn = dup["case"]["number"].as_str().unwrap();
+    let (s, v) = w
+        .app
+        .call_as(
+            None,
+            Method::GET,
+            &format!("/api/v1/public/cases/{dn}?token={}", dup["follow_token"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, v["merged_into"].as_str(), v["number"].as_str()),
+        (StatusCode::OK, Some(number.as_str()), Some(number.as_str()))
+    );
 }

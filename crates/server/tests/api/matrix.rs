@@ -45,6 +45,10 @@ const PUBLIC_OR_OWN: &[(&str, &str)] = &[
     ("DELETE", "/api/v1/session"),
     ("PUT", "/api/v1/session/post"),
     ("PUT", "/api/v1/session/password"),
+    // The reporter's own case, opened by its follow token (tested in cases.rs).
+    ("GET", "/api/v1/public/cases/{number}"),
+    ("POST", "/api/v1/public/cases/{number}/rating"),
+    ("POST", "/api/v1/public/cases/{number}/not-fixed"),
 ];
 
 /// The concrete request that aims a route at the target records.

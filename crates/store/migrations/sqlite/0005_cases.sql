@@ -76,6 +76,8 @@ CREATE TABLE cases (
     reporters         INTEGER NOT NULL,
     priority          INTEGER NOT NULL,
     machine           TEXT NOT NULL,
+    -- The hash of the token the reporter follows and rates the case with (given once).
+    follow_token_hash TEXT,
     created_at        TEXT NOT NULL,
     updated_at        TEXT NOT NULL,
     closed_at         TEXT

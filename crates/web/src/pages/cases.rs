@@ -15,8 +15,8 @@ use serde::Deserialize;
 use wangge_core::case::{Rating, Satisfaction};
 use wangge_core::{CaseState, MoveKind, Permission, Scope};
 use wangge_store::{
-    CaseEvent, CaseFilter, CaseView, Category, Channel, FollowedCase, Household, HouseholdFilter, Intake, MoveInput,
-    NewCase, NewLocation, NewReporter, Page, Paged, Resident, ResidentFilter,
+    CaseEvent, CaseFilter, CaseView, Category, Channel, Household, HouseholdFilter, Intake, MoveInput, NewCase,
+    NewLocation, NewReporter, Page, Paged, PublicCase, Resident, ResidentFilter,
 };
 
 use super::{PAGE_SIZE, Pager, empty_as_none};
@@ -206,7 +206,6 @@ struct CasePage {
     moves: Vec<MoveKind>,
     error: Option<String>,
     satisfactions: Vec<Satisfaction>,
-    follow_code: Option<String>,
 }
 
 async fn show_case(s: &WebState, v: &Viewer, id: i64, error: Option<String>) -> Result<Response, WebError> {
@@ -218,8 +217,6 @@ async fn show_case(s: &WebState, v: &Viewer, id: i64, error: Option<String>) -> 
     };
     let events = s.store.case_events(&v.caller, id).await?;
     let moves = s.store.available_moves(&v.caller, &case).await?;
-    // The follow code is for those who talk to the reporter: the owner chain and the agents.
-    let follow_code = case.reporters.is_some().then(|| s.store.follow_code(&case.number));
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let page = CasePage {
         c: v.chrome(format!("{} {}", v.t("case"), case.number), "cases"),
@@ -229,7 +226,6 @@ async fn show_case(s: &WebState, v: &Viewer, id: i64, error: Option<String>) -> 
         moves,
         error,
         satisfactions: Satisfaction::ALL.to_vec(),
-        follow_code,
     };
     Ok(render(status, page, v.lang))
 }
@@ -398,6 +394,9 @@ pub struct IntakeForm {
     contact_phone: String,
     #[serde(default)]
     location_code: String,
+    /// A consultation answered on the spot.
+    #[serde(default)]
+    answered: String,
     /// `answer.KEY` fields, gathered by hand since forms are flat.
     #[serde(skip)]
     answers: HashMap<String, String>,
@@ -479,7 +478,6 @@ struct IntakeDone {
     c: Chrome,
     w: CaseWords,
     intake: Intake,
-    follow_code: String,
     promise: String,
 }
 
@@ -498,6 +496,7 @@ async fn intake(State(s): State<WebState>, v: Viewer, Form(raw): Form<Vec<(Strin
                 "contact_name" => f.contact_name = val,
                 "contact_phone" => f.contact_phone = val,
                 "location_code" => f.location_code = val,
+                "answered" => f.answered = val,
                 k => {
                     if let Some(key) = k.strip_prefix("answer.") {
                         f.answers.insert(key.to_string(), val);
@@ -550,16 +549,15 @@ async fn intake(State(s): State<WebState>, v: Viewer, Form(raw): Form<Vec<(Strin
             location,
             answers: serde_json::Value::Object(answers),
             photos: vec![],
+            answered: Some(f.answered.trim().to_string()).filter(|a| !a.is_empty()),
         };
         match s.store.create_case(&v.caller, new).await {
             Ok(intake) => {
-                let follow_code = s.store.follow_code(&intake.case.number);
                 let promise = if v.lang == Lang::Zh { intake.promise_zh.clone() } else { intake.promise_en.clone() };
                 Ok(v.page(IntakeDone {
                     c: v.chrome(v.t("intake-done-title"), "intake"),
                     w: CaseWords::load(&s, v.lang).await?,
                     intake,
-                    follow_code,
                     promise,
                 }))
             }
@@ -601,10 +599,25 @@ struct TrackPage {
     w: CaseWords,
     number: String,
     code: String,
-    case: Option<FollowedCase>,
+    case: Option<PublicCase>,
     error: Option<String>,
     may_rate: bool,
+    may_say_not_fixed: bool,
     satisfactions: Vec<Satisfaction>,
+}
+
+impl TrackPage {
+    fn category_name(&self, k: &PublicCase) -> String {
+        if self.c.lang == Lang::Zh { k.category_zh.clone() } else { k.category_en.clone() }
+    }
+
+    fn level(&self, l: &wangge_core::Level) -> String {
+        crate::pages::areas::level_name(self.c.lang, *l)
+    }
+
+    fn promise(&self, k: &PublicCase) -> String {
+        if self.c.lang == Lang::Zh { k.promise_zh.clone() } else { k.promise_en.clone() }
+    }
 }
 
 async fn track_page(
@@ -618,17 +631,19 @@ async fn track_page(
     let case = if number.trim().is_empty() {
         None
     } else {
-        match s.store.followed_case(&number, &code).await {
+        match s.store.public_case(number.trim(), &code).await {
             Ok(c) => Some(c),
-            Err(wangge_store::StoreError::Invalid { .. }) => {
+            // A wrong number and a wrong code look the same, so numbers cannot be probed.
+            Err(wangge_store::StoreError::NotFound { .. }) => {
                 error = Some(v.lang.t("track-wrong"));
                 None
             }
             Err(e) => return Err(e.into()),
         }
     };
-    let may_rate =
-        case.as_ref().is_some_and(|c| !c.rated && matches!(c.state, CaseState::Resolved | CaseState::Verified));
+    let handled = |c: &PublicCase| matches!(c.state, CaseState::Resolved | CaseState::Verified | CaseState::Closed);
+    let may_rate = case.as_ref().is_some_and(|c| c.solved.is_none() && c.merged_into.is_none() && handled(c));
+    let may_say_not_fixed = case.as_ref().is_some_and(|c| c.merged_into.is_none() && handled(c));
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let page = TrackPage {
         c: Chrome::anonymous(v.lang, &v.here, v.lang.t("track-title")),
@@ -638,6 +653,7 @@ async fn track_page(
         case,
         error,
         may_rate,
+        may_say_not_fixed,
         satisfactions: Satisfaction::ALL.to_vec(),
     };
     Ok(render(status, page, v.lang))
@@ -658,30 +674,38 @@ pub struct RateForm {
     solved: Option<bool>,
     #[serde(default, deserialize_with = "empty_as_none")]
     satisfaction: Option<String>,
+    /// "Not fixed": the reporter's reason.
+    #[serde(default)]
+    reason: String,
 }
 
-/// The reporter's rating; the number and code are the reporter's proof.
+/// The reporter's rating, or "not fixed"; the number and code are the reporter's proof.
 async fn rate(State(s): State<WebState>, v: Visitor, Form(f): Form<RateForm>) -> Response {
     let lang = v.lang;
     let r = async {
-        let rating = match (f.solved, f.satisfaction.as_deref().and_then(Satisfaction::parse)) {
-            (Some(solved), Some(satisfaction)) => Rating { solved, satisfaction },
-            _ => return track_page(&s, &v, f.number, f.code, Some(lang.t("track-rate-incomplete"))).await,
+        let number = f.number.trim().to_string();
+        let done = if !f.reason.trim().is_empty() {
+            s.store.not_fixed(&number, &f.code, f.reason.trim()).await
+        } else {
+            match (f.solved, f.satisfaction.as_deref().and_then(Satisfaction::parse)) {
+                (Some(solved), Some(satisfaction)) => {
+                    s.store.rate_as_reporter(&number, &f.code, Rating { solved, satisfaction }).await
+                }
+                _ => return track_page(&s, &v, number, f.code, Some(lang.t("track-rate-incomplete"))).await,
+            }
         };
-        match s.store.rate_followed_case(&f.number, &f.code, rating).await {
+        match done {
             Ok(_) => Ok(Redirect::to(&format!(
                 "/track?number={}&code={}",
-                crate::ctx::urlencode(&f.number),
+                crate::ctx::urlencode(&number),
                 crate::ctx::urlencode(&f.code)
             ))
             .into_response()),
+            Err(wangge_store::StoreError::NotFound { .. }) => {
+                track_page(&s, &v, number, f.code, Some(lang.t("track-wrong"))).await
+            }
             Err(e @ (wangge_store::StoreError::Invalid { .. } | wangge_store::StoreError::Conflict { .. })) => {
-                let msg = if matches!(&e, wangge_store::StoreError::Invalid { code: "wrong_follow_code", .. }) {
-                    lang.t("track-wrong")
-                } else {
-                    e.to_string()
-                };
-                track_page(&s, &v, f.number, f.code, Some(msg)).await
+                track_page(&s, &v, number, f.code, Some(e.to_string())).await
             }
             Err(e) => Err(e.into()),
         }
