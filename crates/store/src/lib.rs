@@ -197,6 +197,8 @@ pub struct Store {
     sealer: crypto::Sealer,
     widths: wangge_core::CodeWidths,
     cases: CaseRuntime,
+    /// Lets one connection at a time wait for SQLite's write lock (see `write_tx`).
+    write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 /// What cases keep in memory, shared by every clone of a store: the clock and the index of
@@ -260,6 +262,7 @@ impl Store {
             sealer,
             widths: options.code_widths,
             cases: CaseRuntime::default(),
+            write_gate: Default::default(),
         };
         migrate::apply(&store.pool, engine).await?;
         registry::seed_tag_kinds(&store).await?;
@@ -284,7 +287,14 @@ impl Store {
     /// the transaction would have to be upgraded to a write.
     pub(crate) async fn write_tx(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
         Ok(match self.engine {
-            Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Engine::Sqlite => {
+                // Writers queue here, holding no connection, and only the next one waits inside
+                // SQLite for the lock: otherwise waiting writers could hold every pooled
+                // connection while the writer in front needs one for a read, and all would
+                // wait out the busy timeout.
+                let _gate = self.write_gate.lock().await;
+                self.pool.begin_with("BEGIN IMMEDIATE").await?
+            }
             Engine::Postgres => self.pool.begin().await?,
         })
     }
