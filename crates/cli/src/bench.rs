@@ -1,5 +1,6 @@
-//! `wangge bench`: the speed of bulk import and of the area summary, on either engine.
-//! Each run builds its county in a fresh database and drops it afterwards.
+//! `wangge bench`: the speed of bulk import, of the area summary and of case intake over
+//! HTTP, on either engine. Each run builds its county in a fresh database and drops it
+//! afterwards.
 
 use std::time::Instant;
 
@@ -29,6 +30,20 @@ pub enum Bench {
         /// Summaries per level.
         #[arg(long, default_value_t = 200)]
         iterations: usize,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Build a synthetic county, serve it on loopback, and take cases from concurrent HTTP
+    /// clients: durable cases per second and latency; then time the queue and open-case lists.
+    Intake {
+        #[arg(long, default_value_t = 1_000_000)]
+        residents: usize,
+        #[arg(long, value_enum, default_value_t = Engines::Both)]
+        engine: Engines,
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
         #[command(flatten)]
         common: Common,
     },
@@ -170,6 +185,178 @@ pub async fn run(bench: Bench, settings: &Settings) -> anyhow::Result<()> {
                 scratch.finish().await?;
             }
         }
+        Bench::Intake { residents, engine, clients, seconds, common } => {
+            for e in engine.list() {
+                let (scratch, store) = build(e, residents, settings, &common).await?;
+                intake::run(e, &store, clients, seconds).await?;
+                store.close().await;
+                scratch.finish().await?;
+            }
+        }
     }
     Ok(())
+}
+
+mod intake {
+    //! Concurrent intake through the real HTTP server, with a small keep-alive HTTP/1.1
+    //! client so that the benchmark measures the server rather than a client library.
+
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    use tokio::net::TcpStream;
+    use wangge_core::{Caller, Level, PostKind, Scope};
+    use wangge_store::{AreaFilter, CaseFilter, HouseholdFilter, NewAccount, NewPost, Page, Store};
+
+    struct Conn {
+        reader: BufReader<TcpStream>,
+    }
+
+    impl Conn {
+        async fn open(addr: std::net::SocketAddr) -> anyhow::Result<Conn> {
+            let s = TcpStream::connect(addr).await?;
+            s.set_nodelay(true)?;
+            Ok(Conn { reader: BufReader::new(s) })
+        }
+
+        /// One POST; the status once the whole answer has arrived.
+        async fn post(&mut self, path: &str, token: &str, body: &str) -> anyhow::Result<u16> {
+            let req = format!(
+                "POST {path} HTTP/1.1\r\nhost: bench\r\nauthorization: Bearer {token}\r\n\
+                 content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            self.reader.get_mut().write_all(req.as_bytes()).await?;
+            let mut line = String::new();
+            self.reader.read_line(&mut line).await?;
+            let status: u16 = line.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+            let mut len = 0usize;
+            loop {
+                line.clear();
+                self.reader.read_line(&mut line).await?;
+                if line == "\r\n" || line.is_empty() {
+                    break;
+                }
+                if let Some((k, v)) = line.split_once(':')
+                    && k.eq_ignore_ascii_case("content-length")
+                {
+                    len = v.trim().parse()?;
+                }
+            }
+            let mut body = vec![0u8; len];
+            self.reader.read_exact(&mut body).await?;
+            Ok(status)
+        }
+    }
+
+    pub async fn run(engine: &str, store: &Store, clients: usize, seconds: u64) -> anyhow::Result<()> {
+        // A hotline agent over the whole county, with an API token.
+        let system = Caller::system();
+        let all = Scope::everything();
+        let f = AreaFilter { level: Some(Level::County), ..AreaFilter::default() };
+        let county = store.list_areas(&all, &f, Page::new(None, Some(1))?).await?.items[0].id;
+        let login = NewAccount { login: "bench.agent".into(), display_name: "bench".into(), ..NewAccount::default() };
+        let (acct, _) = store.create_account(&system, login).await?;
+        let post = NewPost {
+            account_id: acct.id,
+            area_id: Some(county),
+            kind: PostKind::HotlineAgent,
+            is_primary: true,
+            title: None,
+            started_on: None,
+        };
+        let post = store.appoint(&system, post).await?;
+        let (_, token) = store.create_api_token(&system, post.id, "bench").await?;
+        let codes: Vec<String> = store
+            .list_households(&all, &HouseholdFilter::default(), Page::new(None, Some(200))?)
+            .await?
+            .items
+            .into_iter()
+            .map(|h| h.code)
+            .collect();
+        let state = wangge_server::AppState { store: store.clone(), session_ttl_seconds: 3600, secure_cookies: false };
+        let app = wangge_server::build_with_state(state, std::net::SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        let addr = app.local_addr();
+        let server = app.spawn();
+
+        let token = Arc::new(token);
+        let codes = Arc::new(codes);
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        let mut tasks = Vec::new();
+        for c in 0..clients {
+            let (token, codes) = (token.clone(), codes.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut conn = Conn::open(addr).await?;
+                let mut times = Vec::new();
+                let mut failed = 0u64;
+                let mut n = 0usize;
+                while Instant::now() < deadline {
+                    n += 1;
+                    let body = format!(
+                        r#"{{"category":"parking","channel":"hotline","description":"bench {c}-{n}","reporter":{{"kind":"anonymous"}},"household_code":"{}"}}"#,
+                        codes[(c * 7919 + n) % codes.len()]
+                    );
+                    let t = Instant::now();
+                    let status = conn.post("/api/v1/cases", &token, &body).await?;
+                    if (200..300).contains(&status) {
+                        times.push(t.elapsed().as_secs_f64() * 1000.0);
+                    } else {
+                        failed += 1;
+                    }
+                }
+                anyhow::Ok((times, failed))
+            }));
+        }
+        let started = Instant::now();
+        let mut times = Vec::new();
+        let mut failed = 0;
+        for t in tasks {
+            let (t, f) = t.await??;
+            times.extend(t);
+            failed += f;
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        times.sort_by(f64::total_cmp);
+        let pct = |p: f64| times.get(((times.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0.0);
+        println!(
+            "{engine:<8} intake: {} durable cases in {elapsed:.1} s = {:.0} cases/s with {clients} clients; \
+             latency p50 {:.1} ms, p99 {:.1} ms; {failed} refused",
+            times.len(),
+            times.len() as f64 / elapsed,
+            pct(0.5),
+            pct(0.99)
+        );
+
+        // The lists, now that the cases are in.
+        let agent = store.caller_for_api_token(&token).await?.expect("the agent's token");
+        let town = store
+            .list_areas(
+                &all,
+                &AreaFilter { level: Some(Level::Town), ..AreaFilter::default() },
+                Page::new(None, Some(1))?,
+            )
+            .await?
+            .items[0]
+            .id;
+        let owner = store.case(&agent, 1).await?.owner_post_id;
+        for (name, filter) in [
+            (
+                "owner queue",
+                CaseFilter { owner_post_id: owner, open: true, sort: Some("c.due_at".into()), ..Default::default() },
+            ),
+            ("town open cases", CaseFilter { within: Some(town), open: true, ..Default::default() }),
+        ] {
+            let mut t = Vec::new();
+            for _ in 0..200 {
+                let s = Instant::now();
+                std::hint::black_box(store.list_cases(&agent, &filter, Page::new(None, Some(20))?).await?);
+                t.push(s.elapsed().as_secs_f64() * 1000.0);
+            }
+            t.sort_by(f64::total_cmp);
+            println!("{engine:<8} {name}: p50 {:.2} ms, p99 {:.2} ms (first page of 20)", t[100], t[197]);
+        }
+        server.abort();
+        Ok(())
+    }
 }

@@ -388,6 +388,17 @@ impl Store {
         Ok(c)
     }
 
+    /// A category read on the connection of an open transaction, without its deadlines: taking
+    /// a second pooled connection inside a transaction lets concurrent writers starve the pool.
+    pub(crate) async fn category_on(conn: &mut sqlx::AnyConnection, code: &str) -> StoreResult<Category> {
+        let row =
+            sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {CATEGORY_COLUMNS} FROM case_categories WHERE code = $1")))
+                .bind(code)
+                .fetch_optional(&mut *conn)
+                .await?;
+        row.map(|r| category_from_row(&r)).transpose()?.ok_or_else(|| StoreError::not_found("category", code))
+    }
+
     /// Every deadline line, the defaults as category `None`.
     pub async fn deadline_catalogue(&self) -> StoreResult<DeadlineCatalogue> {
         let rows = sqlx::query("SELECT category_code, severity, stage, amount, unit FROM category_deadlines")

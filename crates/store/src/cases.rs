@@ -1126,7 +1126,7 @@ impl Store {
                         })?
                     }
                     None if kind == MoveKind::Dispatch => {
-                        let cat = self.category(&c.category).await?;
+                        let cat = Store::category_on(conn, &c.category).await?;
                         route(conn, &cat, &c.area_path).await?.ok_or_else(|| {
                             StoreError::invalid("post_id", "no_route", "routing found no one in charge: name the post")
                         })?
@@ -1344,7 +1344,7 @@ impl Store {
                 if note.is_some() {
                     return Ok(());
                 }
-                let cat = self.category(&c.category).await?;
+                let cat = Store::category_on(conn, &c.category).await?;
                 if let Some(p) = route(conn, &cat, &c.area_path).await? {
                     let mut s = plain(Move::Dispatch { owner_level: p.level });
                     s.owner = Some(p);

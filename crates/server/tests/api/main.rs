@@ -4,6 +4,7 @@
 mod areas;
 mod auth;
 mod cases;
+mod concurrency;
 mod matrix;
 mod openapi;
 mod party;
