@@ -18,6 +18,8 @@ use crate::{Engine, Page, Paged, Sort, Store, StoreError, StoreResult};
 pub struct JobReport {
     pub warned: usize,
     pub escalated: usize,
+    /// Cases waiting past their deadline to be filed or dispatched: the community was told.
+    pub reminded: usize,
     pub closed: usize,
     /// Jobs whose case had moved on (nothing to do).
     pub stale: usize,
@@ -25,7 +27,7 @@ pub struct JobReport {
 
 impl JobReport {
     pub fn total(&self) -> usize {
-        self.warned + self.escalated + self.closed + self.stale
+        self.warned + self.escalated + self.reminded + self.closed + self.stale
     }
 }
 
@@ -153,6 +155,7 @@ impl Store {
             match outcome {
                 "warned" => report.warned += 1,
                 "escalated" => report.escalated += 1,
+                "reminded" => report.reminded += 1,
                 "closed" => report.closed += 1,
                 _ => report.stale += 1,
             }

@@ -27,6 +27,7 @@ crate::on_both_engines!(
     a_point_routes_to_its_grid,
     the_demo_tells_the_story,
     a_reporter_follows_and_rates_by_number,
+    waiting_cases_remind_the_community,
 );
 
 const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAwS2OUAAAAABJRU5ErkJggg==";
@@ -970,4 +971,34 @@ async fn a_reporter_follows_and_rates_by_number(app: TestApp) {
         (s, v["merged_into"].as_str(), v["number"].as_str()),
         (StatusCode::OK, Some(number.as_str()), Some(number.as_str()))
     );
+}
+
+async fn waiting_cases_remind_the_community(app: TestApp) {
+    let w = world(app).await;
+    // A web report is to be filed within 2 hours (Monday 09:00 → 11:00).
+    let web = w.intake("parking", json!({"channel": "web"})).await["case"].clone();
+    let id = web["id"].as_i64().unwrap();
+    assert_eq!((web["state"].as_str(), web["due_at"].as_str()), (Some("received"), Some("2026-03-02T03:00:00Z")));
+    w.set(at(2026, 3, 2, 10, 59));
+    assert_eq!(w.run_jobs().await.total(), 0);
+    let (_, overdue) = w.app.get("/api/v1/cases?overdue=true").await;
+    assert_eq!(overdue["total"], 0);
+    w.set(at(2026, 3, 2, 11, 0));
+    assert_eq!(w.run_jobs().await.reminded, 1);
+    assert!(w.inbox(&w.station_chief).await.iter().any(|i| i["case_id"] == id && i["kind"] == "remind"));
+    w.set(at(2026, 3, 2, 11, 5));
+    let (_, overdue) = w.app.get("/api/v1/cases?overdue=true").await;
+    assert_eq!(overdue["items"][0]["id"], id, "{overdue}");
+    // Filed late, it is dispatched at once; the reminder does not come again.
+    let filed = w.ok(&w.station_chief, id, "accept", json!({})).await;
+    assert_eq!(filed["state"], "dispatched");
+    // Returned, it waits to be dispatched again: 24 hours for a general case.
+    w.ok(&w.unit_chief, id, "return", json!({"reason": "不属于本单元"})).await;
+    w.set(at(2026, 3, 3, 11, 4));
+    assert_eq!(w.run_jobs().await.reminded, 0);
+    w.set(at(2026, 3, 3, 11, 5));
+    assert_eq!(w.run_jobs().await.reminded, 1);
+    let reminders =
+        w.inbox(&w.station_chief).await.iter().filter(|i| i["case_id"] == id && i["kind"] == "remind").count();
+    assert_eq!(reminders, 2);
 }
