@@ -121,6 +121,16 @@ impl Store {
             "SELECT id, case_id, kind, run_at FROM case_jobs WHERE done_at IS NULL AND claimed_by IS NULL AND run_at <= $1 \
              ORDER BY run_at, id LIMIT 1{skip}"
         );
+        // A read first: most ticks find nothing, and need not take SQLite's write lock.
+        let any: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM case_jobs WHERE done_at IS NULL AND claimed_by IS NULL AND run_at <= $1 LIMIT 1",
+        )
+        .bind(ts(now))
+        .fetch_optional(&self.pool)
+        .await?;
+        if any.is_none() {
+            return Ok(report);
+        }
         loop {
             let mut tx = self.write_tx().await?;
             let Some(job) =
@@ -194,9 +204,12 @@ impl Store {
         row.map(|r| inbox_from_row(&r)).transpose()?.ok_or_else(|| StoreError::not_found("inbox item", id))
     }
 
-    /// Messages recorded for a case the caller may see.
+    /// Messages recorded for a case: they speak to its reporters, so only the owner chain
+    /// reads them.
     pub async fn case_outbox(&self, caller: &Caller, case_id: i64) -> StoreResult<Vec<OutboxMessage>> {
-        self.case(caller, case_id).await?;
+        if self.case(caller, case_id).await?.reporters.is_none() {
+            return Err(StoreError::Forbidden { message: "a case's messages are for its owner chain".into() });
+        }
         let rows = sqlx::query(
             "SELECT id, case_id, channel, recipient, body, created_at, attempts, sent_at FROM outbox_messages \
              WHERE case_id = $1 ORDER BY id",

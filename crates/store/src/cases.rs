@@ -1275,9 +1275,6 @@ impl Store {
         if !kind.actors().iter().any(|a| mine.contains(a)) {
             return Err(StoreError::Forbidden { message: format!("your post cannot {kind} this case") });
         }
-        if kind == MoveKind::Escalate && !mine.contains(&Actor::System) && !mine.contains(&Actor::Owner) {
-            return Err(StoreError::Forbidden { message: "only the owner escalates a case".into() });
-        }
         let step = self.prepare(&mut tx, caller, &c, kind, &input).await?;
         let event = self.step(&mut tx, &rules, &mut c, caller, step, now).await?;
         let mut photo_ids = Vec::new();

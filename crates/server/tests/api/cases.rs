@@ -487,6 +487,8 @@ async fn missed_deadlines_escalate_up_the_chain(app: TestApp) {
     let (s, c) = w.as_(&w.unit_chief, Method::GET, &format!("/api/v1/cases/{id}"), None).await;
     assert_eq!(s, StatusCode::OK);
     assert!(c["reporters"].is_null());
+    let (s, _) = w.as_(&w.unit_chief, Method::GET, &format!("/api/v1/cases/{id}/outbox"), None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "messages to the reporter stay in the owner chain");
     // Reading one's inbox.
     let item = town[0]["id"].as_i64().unwrap();
     let (s, v) = w.as_(&w.town_admin, Method::POST, &format!("/api/v1/inbox/{item}/read"), Some(json!({}))).await;
