@@ -28,6 +28,7 @@ crate::on_both_engines!(
     the_demo_tells_the_story,
     a_reporter_follows_and_rates_by_number,
     waiting_cases_remind_the_community,
+    the_server_runs_due_jobs_on_the_real_clock,
 );
 
 const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAwS2OUAAAAABJRU5ErkJggg==";
@@ -1003,4 +1004,35 @@ async fn waiting_cases_remind_the_community(app: TestApp) {
     let reminders =
         w.inbox(&w.station_chief).await.iter().filter(|i| i["case_id"] == id && i["kind"] == "remind").count();
     assert_eq!(reminders, 2);
+}
+
+async fn the_server_runs_due_jobs_on_the_real_clock(app: TestApp) {
+    let w = world(app).await;
+    w.app.store.set_clock(Arc::new(wangge_store::clock::SystemClock));
+    let id = w.intake("parking", json!({})).await["case"]["id"].as_i64().unwrap();
+    // Move the sign deadline (and its job) into the past, as if the unit chief had let it pass.
+    let past = "2000-01-01T00:00:00Z";
+    sqlx::query("UPDATE cases SET due_at = $1 WHERE id = $2")
+        .bind(past)
+        .bind(id)
+        .execute(w.app.store.pool())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE case_jobs SET run_at = $1 WHERE case_id = $2 AND kind = 'escalate' AND done_at IS NULL")
+        .bind(past)
+        .bind(id)
+        .execute(w.app.store.pool())
+        .await
+        .unwrap();
+    // Nobody calls the runner: the server's background task escalates it within a tick or two.
+    let mut owner = None;
+    for _ in 0..30 {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let (_, c) = w.app.get(&format!("/api/v1/cases/{id}")).await;
+        owner = c["owner_post_id"].as_i64();
+        if owner == Some(w.posts.grid_chief) {
+            break;
+        }
+    }
+    assert_eq!(owner, Some(w.posts.grid_chief), "the background runner escalated the case");
 }
