@@ -18,6 +18,8 @@ use crate::{Engine, Page, Paged, Sort, Store, StoreError, StoreResult};
 pub struct JobReport {
     pub warned: usize,
     pub escalated: usize,
+    /// Cases waiting past their deadline to be filed or dispatched: the community was told.
+    pub reminded: usize,
     pub closed: usize,
     /// Jobs whose case had moved on (nothing to do).
     pub stale: usize,
@@ -25,7 +27,7 @@ pub struct JobReport {
 
 impl JobReport {
     pub fn total(&self) -> usize {
-        self.warned + self.escalated + self.closed + self.stale
+        self.warned + self.escalated + self.reminded + self.closed + self.stale
     }
 }
 
@@ -119,6 +121,16 @@ impl Store {
             "SELECT id, case_id, kind, run_at FROM case_jobs WHERE done_at IS NULL AND claimed_by IS NULL AND run_at <= $1 \
              ORDER BY run_at, id LIMIT 1{skip}"
         );
+        // A read first: most ticks find nothing, and need not take SQLite's write lock.
+        let any: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM case_jobs WHERE done_at IS NULL AND claimed_by IS NULL AND run_at <= $1 LIMIT 1",
+        )
+        .bind(ts(now))
+        .fetch_optional(&self.pool)
+        .await?;
+        if any.is_none() {
+            return Ok(report);
+        }
         loop {
             let mut tx = self.write_tx().await?;
             let Some(job) =
@@ -153,6 +165,7 @@ impl Store {
             match outcome {
                 "warned" => report.warned += 1,
                 "escalated" => report.escalated += 1,
+                "reminded" => report.reminded += 1,
                 "closed" => report.closed += 1,
                 _ => report.stale += 1,
             }
@@ -191,9 +204,12 @@ impl Store {
         row.map(|r| inbox_from_row(&r)).transpose()?.ok_or_else(|| StoreError::not_found("inbox item", id))
     }
 
-    /// Messages recorded for a case the caller may see.
+    /// Messages recorded for a case: they speak to its reporters, so only the owner chain
+    /// reads them.
     pub async fn case_outbox(&self, caller: &Caller, case_id: i64) -> StoreResult<Vec<OutboxMessage>> {
-        self.case(caller, case_id).await?;
+        if self.case(caller, case_id).await?.reporters.is_none() {
+            return Err(StoreError::Forbidden { message: "a case's messages are for its owner chain".into() });
+        }
         let rows = sqlx::query(
             "SELECT id, case_id, channel, recipient, body, created_at, attempts, sent_at FROM outbox_messages \
              WHERE case_id = $1 ORDER BY id",

@@ -1006,21 +1006,20 @@ impl Store {
             }
             _ => {}
         }
-        if !set_dues
-            && matches!(
-                c.state(),
-                CaseState::Resolved
-                    | CaseState::Verified
-                    | CaseState::Closed
-                    | CaseState::Void
-                    | CaseState::Accepted
-                    | CaseState::Received
-            )
-        {
-            c.due_at = None;
-            c.warn_at = None;
-        } else if set_dues || before.0 != c.state() {
-            c.follow_stage(rules, now);
+        match c.state() {
+            // Waiting for our side: the time to file, then to dispatch, runs from now.
+            CaseState::Received | CaseState::Accepted if before.0 != c.state() => {
+                let stage = if c.state() == CaseState::Received { Stage::Accept } else { Stage::Dispatch };
+                c.due_at = Some(rules.due(rules.rule(c, stage), now));
+                c.warn_at = None;
+            }
+            CaseState::Received | CaseState::Accepted => {}
+            CaseState::Resolved | CaseState::Verified | CaseState::Closed | CaseState::Void => {
+                c.due_at = None;
+                c.warn_at = None;
+            }
+            _ if set_dues || before.0 != c.state() => c.follow_stage(rules, now),
+            _ => {}
         }
         if c.machine.paused {
             // A paused clock has no warning to give.
@@ -1275,9 +1274,6 @@ impl Store {
         let mine = roles(caller, &c);
         if !kind.actors().iter().any(|a| mine.contains(a)) {
             return Err(StoreError::Forbidden { message: format!("your post cannot {kind} this case") });
-        }
-        if kind == MoveKind::Escalate && !mine.contains(&Actor::System) && !mine.contains(&Actor::Owner) {
-            return Err(StoreError::Forbidden { message: "only the owner escalates a case".into() });
         }
         let step = self.prepare(&mut tx, caller, &c, kind, &input).await?;
         let event = self.step(&mut tx, &rules, &mut c, caller, step, now).await?;
@@ -1687,6 +1683,13 @@ impl Store {
 
         // Filed at once when our side took it down; the route then decides the owner.
         let mut c = self.load_row(&mut tx, id).await?;
+        c.due_at = Some(rules.due(rules.rule(&c, Stage::Accept), now));
+        sqlx::query("UPDATE cases SET due_at = $1 WHERE id = $2")
+            .bind(c.due_at.map(ts))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        schedule(&mut tx, self.engine, &c, now).await?;
         let files = new.channel.staffed() && roles(caller, &c).iter().any(|a| MoveKind::Accept.actors().contains(a));
         if answered.is_some() && !files {
             return Err(StoreError::Forbidden {
@@ -1908,7 +1911,7 @@ pub(crate) async fn schedule(
     let skip = if engine == Engine::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "UPDATE case_jobs SET done_at = $1, outcome = 'cancelled' WHERE id IN (SELECT id FROM case_jobs \
-         WHERE case_id = $2 AND done_at IS NULL AND kind IN ('warn', 'escalate'){skip})"
+         WHERE case_id = $2 AND done_at IS NULL AND kind IN ('warn', 'escalate', 'remind'){skip})"
     )))
     .bind(ts(now))
     .bind(c.id)
@@ -1924,6 +1927,16 @@ pub(crate) async fn schedule(
         .bind(c.id)
         .execute(&mut *conn)
         .await?;
+    }
+    if matches!(c.state(), CaseState::Received | CaseState::Accepted) {
+        if let Some(due) = c.due_at.filter(|d| *d > now) {
+            sqlx::query("INSERT INTO case_jobs (case_id, kind, run_at) VALUES ($1, 'remind', $2)")
+                .bind(c.id)
+                .bind(ts(due))
+                .execute(&mut *conn)
+                .await?;
+        }
+        return Ok(());
     }
     if !c.state().is_owned() || c.machine.paused || c.owner_post_id.is_none() {
         return Ok(());
@@ -1983,6 +1996,22 @@ impl Store {
                 };
                 self.step(conn, &rules, &mut c, &system, s, now).await?;
                 Ok("escalated")
+            }
+            "remind" => {
+                let waiting = matches!(c.state(), CaseState::Received | CaseState::Accepted);
+                if !waiting || c.due_at != Some(run_at) {
+                    return Ok("stale");
+                }
+                // The community files and dispatches (the town where the case has none).
+                let from = ancestors(&c.area_path)
+                    .into_iter()
+                    .find(|p| level_of_path(p) == Some(Level::Community))
+                    .unwrap_or_else(|| c.area_path.clone());
+                let Some(post) = in_charge_from(conn, &from).await? else { return Ok("stale") };
+                let what = if c.state() == CaseState::Received { "filed" } else { "dispatched" };
+                let msg = format!("Case {} is past its deadline to be {what}", c.number);
+                notify(conn, post.post_id, &post.path, c.id, "remind", msg, now).await?;
+                Ok("reminded")
             }
             "close_unrated" => {
                 if c.state() != CaseState::Verified || c.machine.rating.is_some() {

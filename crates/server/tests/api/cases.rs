@@ -27,6 +27,8 @@ crate::on_both_engines!(
     a_point_routes_to_its_grid,
     the_demo_tells_the_story,
     a_reporter_follows_and_rates_by_number,
+    waiting_cases_remind_the_community,
+    the_server_runs_due_jobs_on_the_real_clock,
 );
 
 const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAwS2OUAAAAABJRU5ErkJggg==";
@@ -486,6 +488,8 @@ async fn missed_deadlines_escalate_up_the_chain(app: TestApp) {
     let (s, c) = w.as_(&w.unit_chief, Method::GET, &format!("/api/v1/cases/{id}"), None).await;
     assert_eq!(s, StatusCode::OK);
     assert!(c["reporters"].is_null());
+    let (s, _) = w.as_(&w.unit_chief, Method::GET, &format!("/api/v1/cases/{id}/outbox"), None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "messages to the reporter stay in the owner chain");
     // Reading one's inbox.
     let item = town[0]["id"].as_i64().unwrap();
     let (s, v) = w.as_(&w.town_admin, Method::POST, &format!("/api/v1/inbox/{item}/read"), Some(json!({}))).await;
@@ -970,4 +974,65 @@ async fn a_reporter_follows_and_rates_by_number(app: TestApp) {
         (s, v["merged_into"].as_str(), v["number"].as_str()),
         (StatusCode::OK, Some(number.as_str()), Some(number.as_str()))
     );
+}
+
+async fn waiting_cases_remind_the_community(app: TestApp) {
+    let w = world(app).await;
+    // A web report is to be filed within 2 hours (Monday 09:00 → 11:00).
+    let web = w.intake("parking", json!({"channel": "web"})).await["case"].clone();
+    let id = web["id"].as_i64().unwrap();
+    assert_eq!((web["state"].as_str(), web["due_at"].as_str()), (Some("received"), Some("2026-03-02T03:00:00Z")));
+    w.set(at(2026, 3, 2, 10, 59));
+    assert_eq!(w.run_jobs().await.total(), 0);
+    let (_, overdue) = w.app.get("/api/v1/cases?overdue=true").await;
+    assert_eq!(overdue["total"], 0);
+    w.set(at(2026, 3, 2, 11, 0));
+    assert_eq!(w.run_jobs().await.reminded, 1);
+    assert!(w.inbox(&w.station_chief).await.iter().any(|i| i["case_id"] == id && i["kind"] == "remind"));
+    w.set(at(2026, 3, 2, 11, 5));
+    let (_, overdue) = w.app.get("/api/v1/cases?overdue=true").await;
+    assert_eq!(overdue["items"][0]["id"], id, "{overdue}");
+    // Filed late, it is dispatched at once; the reminder does not come again.
+    let filed = w.ok(&w.station_chief, id, "accept", json!({})).await;
+    assert_eq!(filed["state"], "dispatched");
+    // Returned, it waits to be dispatched again: 24 hours for a general case.
+    w.ok(&w.unit_chief, id, "return", json!({"reason": "不属于本单元"})).await;
+    w.set(at(2026, 3, 3, 11, 4));
+    assert_eq!(w.run_jobs().await.reminded, 0);
+    w.set(at(2026, 3, 3, 11, 5));
+    assert_eq!(w.run_jobs().await.reminded, 1);
+    let reminders =
+        w.inbox(&w.station_chief).await.iter().filter(|i| i["case_id"] == id && i["kind"] == "remind").count();
+    assert_eq!(reminders, 2);
+}
+
+async fn the_server_runs_due_jobs_on_the_real_clock(app: TestApp) {
+    let w = world(app).await;
+    w.app.store.set_clock(Arc::new(wangge_store::clock::SystemClock));
+    let id = w.intake("parking", json!({})).await["case"]["id"].as_i64().unwrap();
+    // Move the sign deadline (and its job) into the past, as if the unit chief had let it pass.
+    let past = "2000-01-01T00:00:00Z";
+    sqlx::query("UPDATE cases SET due_at = $1 WHERE id = $2")
+        .bind(past)
+        .bind(id)
+        .execute(w.app.store.pool())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE case_jobs SET run_at = $1 WHERE case_id = $2 AND kind = 'escalate' AND done_at IS NULL")
+        .bind(past)
+        .bind(id)
+        .execute(w.app.store.pool())
+        .await
+        .unwrap();
+    // Nobody calls the runner: the server's background task escalates it within a tick or two.
+    let mut owner = None;
+    for _ in 0..30 {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let (_, c) = w.app.get(&format!("/api/v1/cases/{id}")).await;
+        owner = c["owner_post_id"].as_i64();
+        if owner == Some(w.posts.grid_chief) {
+            break;
+        }
+    }
+    assert_eq!(owner, Some(w.posts.grid_chief), "the background runner escalated the case");
 }

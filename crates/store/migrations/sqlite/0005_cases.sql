@@ -137,12 +137,13 @@ CREATE TABLE case_events (
 CREATE INDEX case_events_case ON case_events (case_id, id);
 CREATE INDEX case_events_area_path ON case_events (area_path, at);
 
--- Durable deadline jobs: a warning before the deadline, escalation at it, closing unrated.
+-- Durable deadline jobs: a warning before the deadline, escalation at it, a reminder of a case
+-- waiting to be filed or dispatched, closing unrated.
 -- A worker claims a job in the transaction that runs it, so a job runs once.
 CREATE TABLE case_jobs (
     id          INTEGER PRIMARY KEY,
     case_id     INTEGER NOT NULL REFERENCES cases (id),
-    kind        TEXT NOT NULL CHECK (kind IN ('warn', 'escalate', 'close_unrated')),
+    kind        TEXT NOT NULL CHECK (kind IN ('warn', 'escalate', 'remind', 'close_unrated')),
     run_at      TEXT NOT NULL,
     claimed_by  TEXT,
     claimed_at  TEXT,
