@@ -18,6 +18,7 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
     Migration { version: 2, name: "access", sql: include_str!("../migrations/sqlite/0002_access.sql") },
     Migration { version: 3, name: "sealed", sql: include_str!("../migrations/sqlite/0003_sealed.sql") },
     Migration { version: 4, name: "party", sql: include_str!("../migrations/sqlite/0004_party.sql") },
+    Migration { version: 5, name: "data", sql: include_str!("../migrations/sqlite/0005_data.sql") },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -25,6 +26,7 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
     Migration { version: 2, name: "access", sql: include_str!("../migrations/postgres/0002_access.sql") },
     Migration { version: 3, name: "sealed", sql: include_str!("../migrations/postgres/0003_sealed.sql") },
     Migration { version: 4, name: "party", sql: include_str!("../migrations/postgres/0004_party.sql") },
+    Migration { version: 5, name: "data", sql: include_str!("../migrations/postgres/0005_data.sql") },
 ];
 
 pub(crate) async fn apply(pool: &AnyPool, engine: Engine) -> StoreResult<()> {

@@ -22,6 +22,7 @@ const FILES: &[(&str, &str, &str)] = &[
     ("main", include_str!("../locales/zh-CN/main.ftl"), include_str!("../locales/en/main.ftl")),
     ("registry", include_str!("../locales/zh-CN/registry.ftl"), include_str!("../locales/en/registry.ftl")),
     ("areas", include_str!("../locales/zh-CN/areas.ftl"), include_str!("../locales/en/areas.ftl")),
+    ("data", include_str!("../locales/zh-CN/data.ftl"), include_str!("../locales/en/data.ftl")),
 ];
 
 type Bundle = FluentBundle<FluentResource>;

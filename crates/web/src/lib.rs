@@ -54,6 +54,7 @@ pub fn router(state: WebState) -> Router {
         .route("/residents/{id}/reveal", post(pages::registry::reveal_resident))
         .merge(pages::areas::routes())
         .merge(pages::dashboard::routes())
+        .merge(pages::data::routes())
         .route("/static/{name}", get(assets::serve))
         .layer(axum::middleware::from_fn(security_headers))
         .with_state(state)

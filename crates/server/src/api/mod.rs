@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`: one module per resource, each with its routes.
 
 mod areas;
+pub mod data;
 mod households;
 mod houses;
 mod party;
@@ -33,6 +34,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .nest("/tokens", people::tokens())
         .nest("/audit", people::audit())
         .nest("/party", party::routes())
+        .merge(data::routes())
+        .merge(data::registration_routes())
+        .merge(data::boundary_routes())
 }
 
 /// The scope a caller may read the registry in, or 403.

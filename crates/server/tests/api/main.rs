@@ -3,9 +3,11 @@
 
 mod areas;
 mod auth;
+mod data;
 mod matrix;
 mod openapi;
 mod party;
+mod plates;
 mod protected;
 mod registry;
 mod schema;

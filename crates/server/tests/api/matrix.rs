@@ -30,6 +30,9 @@ struct Targets {
     party_resident: i64,
     contact: i64,
     co_building_unit: i64,
+    county: i64,
+    /// A self-registration at a house of the target unit.
+    change_request: i64,
 }
 
 /// Routes anyone may call, or that act on the caller's own session only.
@@ -147,6 +150,30 @@ fn request(method: &str, path: &str, t: &Targets) -> Option<(String, Option<Valu
         ("POST", "/api/v1/party/co-building-units/{id}/end") => {
             b(format!("/api/v1/party/co-building-units/{}/end", t.co_building_unit), json!({}))
         }
+        ("GET", "/api/v1/export") => r(format!("/api/v1/export?kind=residents&format=csv&area_id={}", t.community)),
+        ("POST", "/api/v1/export") => b(
+            "/api/v1/export".into(),
+            json!({"kind": "residents", "format": "csv", "area_id": t.community, "purpose": "x"}),
+        ),
+        ("POST", "/api/v1/imports") => r(format!("/api/v1/imports?area_id={}&name=houses.csv", t.community)),
+        ("POST", "/api/v1/boundaries") => r(format!("/api/v1/boundaries?area_id={}", t.community)),
+        ("GET", "/api/v1/plates") => r(format!("/api/v1/plates?area_id={}", t.community)),
+        ("GET", "/api/v1/change-requests") => r(format!("/api/v1/change-requests?area_id={}", t.community)),
+        ("GET", "/api/v1/change-requests/{id}") => r(format!("/api/v1/change-requests/{}", t.change_request)),
+        ("POST", "/api/v1/change-requests/{id}/accept") => {
+            b(format!("/api/v1/change-requests/{}/accept", t.change_request), json!({}))
+        }
+        ("POST", "/api/v1/change-requests/{id}/reject") => {
+            b(format!("/api/v1/change-requests/{}/reject", t.change_request), json!({"reason": "x"}))
+        }
+        ("GET", "/api/v1/registration-settings/{county_id}") => {
+            r(format!("/api/v1/registration-settings/{}", t.county))
+        }
+        ("PUT", "/api/v1/registration-settings/{county_id}") => b(
+            format!("/api/v1/registration-settings/{}", t.county),
+            json!({"returnee_fields": ["name"], "retention_days": 1}),
+        ),
+        ("GET", "/api/v1/imports/template") => r("/api/v1/imports/template?kind=residents&format=csv".into()),
         _ => None,
     }
 }
@@ -154,7 +181,7 @@ fn request(method: &str, path: &str, t: &Targets) -> Option<(String, Option<Valu
 /// Routes that reach no record of any area, allowed to a signed-in caller whose post has the
 /// right: the kinds of tags, and new accounts (which hold no post yet).
 fn unscoped_ok(method: &str, path: &str, status: StatusCode) -> bool {
-    matches!((method, path), ("GET", "/api/v1/tags")) && status == StatusCode::OK
+    matches!((method, path), ("GET", "/api/v1/tags") | ("GET", "/api/v1/imports/template")) && status == StatusCode::OK
         || matches!((method, path), ("POST", "/api/v1/accounts"))
             && (status == StatusCode::CREATED || status == StatusCode::CONFLICT)
 }
@@ -179,6 +206,8 @@ async fn fingerprint(app: &TestApp) -> Vec<(String, i64)> {
         "party_members",
         "contact_households",
         "co_building_units",
+        "change_requests",
+        "registration_settings",
     ] {
         let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {t}")))
             .fetch_one(app.store.pool())
@@ -193,7 +222,8 @@ async fn fingerprint(app: &TestApp) -> Vec<(String, i64)> {
          + (SELECT count(*) FROM api_tokens WHERE revoked_at IS NOT NULL) \
          + (SELECT count(*) FROM party_members WHERE until IS NOT NULL) \
          + (SELECT count(*) FROM contact_households WHERE until IS NOT NULL) \
-         + (SELECT count(*) FROM co_building_units WHERE until IS NOT NULL)",
+         + (SELECT count(*) FROM co_building_units WHERE until IS NOT NULL) \
+         + (SELECT count(*) FROM change_requests WHERE status <> 'pending')",
     )
     .fetch_one(app.store.pool())
     .await
@@ -249,6 +279,26 @@ async fn no_caller_reaches_outside_its_scope(app: TestApp) {
         party_resident: contact["resident_id"].as_i64().unwrap(),
         contact: contact["id"].as_i64().unwrap(),
         co_building_unit: first_id(&app, &format!("/api/v1/party/co-building-units?area_id={hongqiao}")).await,
+        county: app.area_id("仙游县").await,
+        change_request: {
+            let house = first_id(&app, &format!("/api/v1/houses?area_id={unit}&empty=false")).await;
+            let version: i64 = sqlx::query_scalar("SELECT plate_version FROM houses WHERE id = $1")
+                .bind(house)
+                .fetch_one(app.store.pool())
+                .await
+                .unwrap();
+            let plate =
+                app.store.plate_house(house, version, &app.store.plate_signature(house, version)).await.unwrap();
+            let sub = wangge_store::Submission {
+                household_id: plate.households.first().map(|h| h.0),
+                name: Some("x".into()),
+                ..Default::default()
+            };
+            app.store
+                .submit_registration(&plate, wangge_store::SubmissionKind::Returnee, sub, "matrix", chrono::Utc::now())
+                .await
+                .unwrap()
+        },
     };
 
     // The callers: a grid chief of a Shengquan grid, a unit chief of a unit in another

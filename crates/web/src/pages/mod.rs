@@ -2,6 +2,7 @@
 
 pub mod areas;
 pub mod dashboard;
+pub mod data;
 pub mod home;
 pub mod registry;
 pub mod session;
