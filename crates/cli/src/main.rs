@@ -2,6 +2,7 @@
 
 mod bench;
 mod config;
+mod data;
 
 use std::io::Write;
 
@@ -44,6 +45,10 @@ enum Command {
     },
     /// Apply the database migrations and exit.
     Migrate,
+    /// Import areas, houses, households and residents from CSV or XLSX files.
+    Import(data::ImportArgs),
+    /// Export the registry (and posts) to an XLSX or CSV file.
+    Export(data::ExportArgs),
     /// Measure the speed of the storage engines.
     Bench {
         #[command(subcommand)]
@@ -139,6 +144,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     "cases: {} ({} closed, {} open, {} escalations), {} events",
                     cases.cases, cases.closed, cases.open, cases.escalations, cases.events
                 );
+                let pending = store.seed_demo_registrations("圣泉社区").await?;
+                eprintln!("{pending} self-registrations from house QR plates wait for review in 圣泉社区");
             }
             let password = settings.demo_password(&name)?;
             eprintln!(
@@ -152,6 +159,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             serve(config).await
         }
         Command::Bench { what } => bench::run(what, &settings).await,
+        Command::Import(args) => {
+            if data::import(args, &settings).await? {
+                Ok(())
+            } else {
+                std::process::exit(2)
+            }
+        }
+        Command::Export(args) => data::export(args, &settings).await,
     }
 }
 

@@ -108,17 +108,38 @@ impl App {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+        let jobs = spawn_jobs(self.store.clone());
+        let served = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
-            .await
+            .await;
+        jobs.abort();
+        served
     }
 
     /// Serves in the background; for tests.
     pub fn spawn(self) -> tokio::task::JoinHandle<std::io::Result<()>> {
+        spawn_jobs(self.store.clone());
         tokio::spawn(async move {
             axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>()).await
         })
     }
+}
+
+/// Background work beside the server: every hour, the submitted fields of self-registrations
+/// past their county's retention period are deleted. Safe with several servers: the deletion
+/// is one idempotent statement.
+fn spawn_jobs(store: Store) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            match store.purge_change_requests(chrono::Utc::now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(requests = n, "deleted the fields of self-registrations past retention"),
+                Err(e) => tracing::error!(error = %e, "the retention job failed"),
+            }
+        }
+    })
 }
 
 #[derive(OpenApi)]
@@ -141,6 +162,8 @@ impl App {
         (name = "audit", description = "The audit log of writes and reveals"),
         (name = "party", description = "The party overlay: organisations, members, contact households (党员联系户), co-building units (共建单位)"),
         (name = "cases", description = "Cases (诉求): intake, moves, events, the catalogue, the inbox, rates and calendars"),
+        (name = "data", description = "Data in and out: export to and import from CSV and XLSX"),
+        (name = "registration", description = "House QR plates and the self-registrations they bring in, reviewed by unit chiefs"),
         (name = "meta", description = "The API itself")
     )
 )]

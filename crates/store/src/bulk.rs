@@ -124,7 +124,7 @@ impl Native {
         fixed: &[(&str, &str)],
         count: usize,
         row: impl Fn(usize, &mut RowOut<'_>),
-        progress: &mut dyn FnMut(&str, usize),
+        progress: &mut (dyn FnMut(&str, usize) + Send),
     ) -> StoreResult<()> {
         let names: Vec<&str> = columns.iter().copied().chain(fixed.iter().map(|(c, _)| *c)).collect();
         match self {
@@ -307,7 +307,11 @@ const BULK_TABLES: [&str; 5] = ["houses", "households", "residents", "membership
 impl Store {
     /// Loads a plan (a whole new county) into the store in one transaction.
     /// `progress` hears `(table, rows so far)`.
-    pub async fn load_plan(&self, plan: &Plan, progress: &mut dyn FnMut(&str, usize)) -> StoreResult<LoadReport> {
+    pub async fn load_plan(
+        &self,
+        plan: &Plan,
+        progress: &mut (dyn FnMut(&str, usize) + Send),
+    ) -> StoreResult<LoadReport> {
         if plan.areas.first().is_none_or(|a| a.parent.is_some()) {
             return Err(StoreError::invalid("plan", "not_a_county", "a bulk load starts with a new county"));
         }
@@ -338,7 +342,7 @@ impl Store {
         &self,
         conn: &mut Native,
         plan: &Plan,
-        progress: &mut dyn FnMut(&str, usize),
+        progress: &mut (dyn FnMut(&str, usize) + Send),
     ) -> StoreResult<LoadReport> {
         let started = Instant::now();
         // The residents' sealed values and keyed hashes, the costliest part of their rows, are

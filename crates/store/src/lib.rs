@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod admin;
 mod areas;
 mod audit;
+mod boundaries;
 mod bulk;
 mod case_catalogue;
 mod case_geo;
@@ -20,12 +21,16 @@ mod crypto;
 mod demo_cases;
 mod demo_people;
 mod error;
+mod export;
+mod import;
 mod migrate;
 mod party;
 mod posts;
+mod registration;
 mod registry;
 mod sql;
 mod stats;
+pub mod template;
 
 use std::time::Duration;
 
@@ -40,6 +45,7 @@ use sqlx::{AnyPool, ConnectOptions, Executor};
 pub use accounts::{Account, NewAccount, Session, SignInError};
 pub use areas::{Area, AreaFilter, AreaPatch, AreaSummary, AreaTreeNode, CloseArea, Coverage, NewArea};
 pub use audit::{AuditEvent, AuditFilter};
+pub use boundaries::{Family, Feature, FeatureError};
 pub use bulk::LoadReport;
 pub use case_catalogue::{Category, CategoryDeadline, CategoryPatch, Question, QuestionKind, Routing};
 pub use case_jobs::{InboxItem, JobReport, OutboxMessage, RateFilter, RateValue, RatesView};
@@ -51,6 +57,10 @@ pub use cases::{
 pub use demo_cases::CaseReport;
 pub use demo_people::PeopleReport;
 pub use error::{StoreError, StoreResult};
+pub use export::Exporter;
+pub use import::{
+    ImportOptions, ImportReport, ImportSheet, KindCounts, MAX_LISTED_CHANGES, RowChange, RowError, parse_day,
+};
 pub use migrate::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE, Migration};
 pub use party::{
     CoBuildingFilter, CoBuildingKind, CoBuildingUnit, ContactFilter, ContactHousehold, NewCoBuildingUnit,
@@ -58,11 +68,16 @@ pub use party::{
     PartyOrganisation, PartyOrganisationFilter, PartyReport, PartyRole,
 };
 pub use posts::{NewPost, Post, PostFilter};
+pub use registration::{
+    ADDRESS_LIMIT_PER_HOUR, ChangeRequest, ChangeRequestFilter, DEFAULT_RETENTION_DAYS, PLATE_LIMIT_PER_HOUR, Plate,
+    PlateHouse, RETURNEE_FIELDS, RegistrationSettings, Submission, SubmissionKind,
+};
 pub use registry::{
     House, HouseFilter, HousePatch, Household, HouseholdFilter, HouseholdPatch, Member, Membership, MoveResident,
     NewHouse, NewHousehold, NewResident, RELATIONS, Resident, ResidentFilter, ResidentPatch, ResidentTag,
     RevealedResident, TagKind,
 };
+pub use template::SheetKind;
 pub use wangge_core::{Caller, Permission, PostKind, Scope};
 
 /// Which engine a store runs on.

@@ -19,6 +19,7 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
     Migration { version: 3, name: "sealed", sql: include_str!("../migrations/sqlite/0003_sealed.sql") },
     Migration { version: 4, name: "party", sql: include_str!("../migrations/sqlite/0004_party.sql") },
     Migration { version: 5, name: "cases", sql: include_str!("../migrations/sqlite/0005_cases.sql") },
+    Migration { version: 6, name: "data", sql: include_str!("../migrations/sqlite/0006_data.sql") },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -27,6 +28,7 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
     Migration { version: 3, name: "sealed", sql: include_str!("../migrations/postgres/0003_sealed.sql") },
     Migration { version: 4, name: "party", sql: include_str!("../migrations/postgres/0004_party.sql") },
     Migration { version: 5, name: "cases", sql: include_str!("../migrations/postgres/0005_cases.sql") },
+    Migration { version: 6, name: "data", sql: include_str!("../migrations/postgres/0006_data.sql") },
 ];
 
 pub(crate) async fn apply(pool: &AnyPool, engine: Engine) -> StoreResult<()> {

@@ -23,6 +23,7 @@ const FILES: &[(&str, &str, &str)] = &[
     ("registry", include_str!("../locales/zh-CN/registry.ftl"), include_str!("../locales/en/registry.ftl")),
     ("areas", include_str!("../locales/zh-CN/areas.ftl"), include_str!("../locales/en/areas.ftl")),
     ("cases", include_str!("../locales/zh-CN/cases.ftl"), include_str!("../locales/en/cases.ftl")),
+    ("data", include_str!("../locales/zh-CN/data.ftl"), include_str!("../locales/en/data.ftl")),
 ];
 
 type Bundle = FluentBundle<FluentResource>;

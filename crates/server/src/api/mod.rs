@@ -2,6 +2,7 @@
 
 mod areas;
 mod cases;
+pub mod data;
 mod households;
 mod houses;
 mod party;
@@ -40,6 +41,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .nest("/rates", cases::rate_routes())
         .nest("/calendars", cases::calendar_routes())
         .nest("/public/cases", cases::public_routes())
+        .merge(data::routes())
+        .merge(data::registration_routes())
+        .merge(data::boundary_routes())
 }
 
 /// The scope a caller may read the registry in, or 403.

@@ -35,6 +35,8 @@ struct Targets {
     case: i64,
     photo: i64,
     inbox_item: i64,
+    /// A self-registration at a house of the target unit.
+    change_request: i64,
 }
 
 /// Routes anyone may call, or that act on the caller's own session only.
@@ -179,6 +181,30 @@ fn request(method: &str, path: &str, t: &Targets) -> Option<(String, Option<Valu
         ("PUT", "/api/v1/calendars/{county_id}") => {
             b(format!("/api/v1/calendars/{}", t.county), json!({"periods": [{"start": "09:00:00", "end": "17:00:00"}]}))
         }
+        ("GET", "/api/v1/export") => r(format!("/api/v1/export?kind=residents&format=csv&area_id={}", t.community)),
+        ("POST", "/api/v1/export") => b(
+            "/api/v1/export".into(),
+            json!({"kind": "residents", "format": "csv", "area_id": t.community, "purpose": "x"}),
+        ),
+        ("POST", "/api/v1/imports") => r(format!("/api/v1/imports?area_id={}&name=houses.csv", t.community)),
+        ("POST", "/api/v1/boundaries") => r(format!("/api/v1/boundaries?area_id={}", t.community)),
+        ("GET", "/api/v1/plates") => r(format!("/api/v1/plates?area_id={}", t.community)),
+        ("GET", "/api/v1/change-requests") => r(format!("/api/v1/change-requests?area_id={}", t.community)),
+        ("GET", "/api/v1/change-requests/{id}") => r(format!("/api/v1/change-requests/{}", t.change_request)),
+        ("POST", "/api/v1/change-requests/{id}/accept") => {
+            b(format!("/api/v1/change-requests/{}/accept", t.change_request), json!({}))
+        }
+        ("POST", "/api/v1/change-requests/{id}/reject") => {
+            b(format!("/api/v1/change-requests/{}/reject", t.change_request), json!({"reason": "x"}))
+        }
+        ("GET", "/api/v1/registration-settings/{county_id}") => {
+            r(format!("/api/v1/registration-settings/{}", t.county))
+        }
+        ("PUT", "/api/v1/registration-settings/{county_id}") => b(
+            format!("/api/v1/registration-settings/{}", t.county),
+            json!({"returnee_fields": ["name"], "retention_days": 1}),
+        ),
+        ("GET", "/api/v1/imports/template") => r("/api/v1/imports/template?kind=residents&format=csv".into()),
         _ => None,
     }
 }
@@ -189,7 +215,14 @@ fn request(method: &str, path: &str, t: &Targets) -> Option<(String, Option<Valu
 fn unscoped_ok(method: &str, path: &str, status: StatusCode) -> bool {
     matches!(
         (method, path),
-        ("GET", "/api/v1/tags" | "/api/v1/categories" | "/api/v1/categories/{code}" | "/api/v1/inbox")
+        (
+            "GET",
+            "/api/v1/tags"
+                | "/api/v1/categories"
+                | "/api/v1/categories/{code}"
+                | "/api/v1/inbox"
+                | "/api/v1/imports/template"
+        )
     ) && status == StatusCode::OK
         || matches!((method, path), ("POST", "/api/v1/accounts"))
             && (status == StatusCode::CREATED || status == StatusCode::CONFLICT)
@@ -223,6 +256,8 @@ async fn fingerprint(app: &TestApp) -> Vec<(String, i64)> {
         "inbox_items",
         "outbox_messages",
         "work_calendars",
+        "change_requests",
+        "registration_settings",
     ] {
         let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {t}")))
             .fetch_one(app.store.pool())
@@ -239,7 +274,8 @@ async fn fingerprint(app: &TestApp) -> Vec<(String, i64)> {
          + (SELECT count(*) FROM contact_households WHERE until IS NOT NULL) \
          + (SELECT count(*) FROM co_building_units WHERE until IS NOT NULL) \
          + (SELECT count(*) FROM inbox_items WHERE read_at IS NOT NULL) \
-         + (SELECT count(*) FROM case_categories WHERE name_en = 'x')",
+         + (SELECT count(*) FROM case_categories WHERE name_en = 'x') \
+         + (SELECT count(*) FROM change_requests WHERE status <> 'pending')",
     )
     .fetch_one(app.store.pool())
     .await
@@ -314,6 +350,25 @@ async fn no_caller_reaches_outside_its_scope(app: TestApp) {
         case: intake["case"]["id"].as_i64().unwrap(),
         photo: photo_id,
         inbox_item,
+        change_request: {
+            let house = first_id(&app, &format!("/api/v1/houses?area_id={unit}&empty=false")).await;
+            let version: i64 = sqlx::query_scalar("SELECT plate_version FROM houses WHERE id = $1")
+                .bind(house)
+                .fetch_one(app.store.pool())
+                .await
+                .unwrap();
+            let plate =
+                app.store.plate_house(house, version, &app.store.plate_signature(house, version)).await.unwrap();
+            let sub = wangge_store::Submission {
+                household_id: plate.households.first().map(|h| h.0),
+                name: Some("x".into()),
+                ..Default::default()
+            };
+            app.store
+                .submit_registration(&plate, wangge_store::SubmissionKind::Returnee, sub, "matrix", chrono::Utc::now())
+                .await
+                .unwrap()
+        },
     };
 
     // The callers: a grid chief of a Shengquan grid, a unit chief of a unit in another

@@ -5,6 +5,7 @@
 //! Without Chromium the tests are skipped, unless `WANGGE_REQUIRE_BROWSER=1` (set by CI).
 
 mod cases;
+mod registration;
 mod webdriver;
 
 use std::path::PathBuf;

@@ -3,6 +3,7 @@
 pub mod areas;
 pub mod cases;
 pub mod dashboard;
+pub mod data;
 pub mod home;
 pub mod registry;
 pub mod session;

@@ -1,0 +1,234 @@
+//! Export of what a caller may see, a batch of rows at a time (keyset paging), so that a
+//! county of a million residents streams out in constant memory. ID numbers and phones are
+//! masked unless the caller reveals them with a purpose, which is logged like any reveal.
+
+use std::collections::{HashMap, HashSet};
+
+use sqlx::Row;
+use wangge_core::{Caller, Permission};
+
+use crate::sql::Sql;
+use crate::template::SheetKind;
+use crate::{Store, StoreError, StoreResult, audit};
+
+/// Rows fetched per batch.
+const BATCH: i64 = 2000;
+
+/// An export under way: call [`Exporter::next_batch`] until it returns `None`.
+#[derive(Debug)]
+pub struct Exporter {
+    kind: SheetKind,
+    range: (String, String),
+    reveal: bool,
+    hidden_tags: HashSet<String>,
+    /// The last key written: a code, or an id.
+    after: Option<String>,
+    done: bool,
+    pub rows: usize,
+}
+
+/// A phone as lists show it: its last 4 digits.
+fn masked(last4: Option<String>) -> String {
+    last4.map(|l| format!("*******{l}")).unwrap_or_default()
+}
+
+impl Store {
+    /// Starts an export of one kind inside the caller's scope (or the area `within`). With a
+    /// purpose, ID numbers and phones are written in clear and the reveal is logged.
+    pub async fn export(
+        &self,
+        caller: &Caller,
+        kind: SheetKind,
+        within: Option<i64>,
+        purpose: Option<&str>,
+    ) -> StoreResult<Exporter> {
+        audit::require(caller, Permission::ReadRegistry)?;
+        let range = self.range_within(caller.scope(), within).await?;
+        let purpose = purpose.map(str::trim).filter(|p| !p.is_empty());
+        let reveal = purpose.is_some() && kind == SheetKind::Residents;
+        if let Some(p) = purpose {
+            audit::require(caller, Permission::RevealPersonal)?;
+            if p.chars().count() > crate::registry::MAX_PURPOSE_CHARS {
+                return Err(StoreError::invalid("purpose", "too_long", "purpose has at most 200 characters"));
+            }
+            let mut tx = self.write_tx().await?;
+            let detail = format!("export of {} with ID numbers and phones", kind.as_str());
+            audit::record(&mut tx, caller, "reveal", "export", None, &range.0, Some(p), Some(detail)).await?;
+            tx.commit().await?;
+        }
+        let hidden_tags = if caller.can(Permission::ReadSensitiveTags) {
+            HashSet::new()
+        } else {
+            self.tag_kinds().await?.into_iter().filter(|k| k.sensitive).map(|k| k.code).collect()
+        };
+        Ok(Exporter { kind, range, reveal, hidden_tags, after: None, done: false, rows: 0 })
+    }
+}
+
+impl Exporter {
+    pub fn kind(&self) -> SheetKind {
+        self.kind
+    }
+
+    /// The next rows, in the template's columns; `None` at the end.
+    pub async fn next_batch(&mut self, store: &Store) -> StoreResult<Option<Vec<Vec<String>>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let rows = match self.kind {
+            SheetKind::Areas => self.areas(store).await?,
+            SheetKind::Houses => self.by_code(store, "SELECT h.code, h.address, u.code AS parent FROM houses h JOIN areas u ON u.id = h.unit_id WHERE 1 = 1", "h").await?,
+            SheetKind::Households => self.by_code(store, "SELECT h.code, h.address, x.code AS parent FROM households h JOIN houses x ON x.id = h.house_id WHERE 1 = 1", "h").await?,
+            SheetKind::Residents => self.residents(store).await?,
+            SheetKind::Posts => self.posts(store).await?,
+        };
+        if (rows.len() as i64) < BATCH {
+            self.done = true;
+        }
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        self.rows += rows.len();
+        Ok(Some(rows))
+    }
+
+    fn page(&self, sql: &mut Sql, key: &str, numeric: bool) {
+        if let Some(a) = &self.after {
+            sql.push(&format!(" AND {key} > "));
+            if numeric {
+                sql.bind(a.parse::<i64>().unwrap_or(0));
+            } else {
+                sql.bind(a.clone());
+            }
+        }
+        sql.push(&format!(" ORDER BY {key} LIMIT {BATCH}"));
+    }
+
+    async fn areas(&mut self, store: &Store) -> StoreResult<Vec<Vec<String>>> {
+        let mut sql = Sql::new(
+            "SELECT a.code, a.name, a.kind, p.code AS parent, a.valid_from, a.boundary FROM areas a \
+             LEFT JOIN areas p ON p.id = a.parent_id WHERE a.valid_to IS NULL",
+        );
+        sql.in_range("a.path", &self.range);
+        self.page(&mut sql, "a.code", false);
+        let mut out = Vec::new();
+        for r in sql.query().fetch_all(store.pool()).await? {
+            let boundary: Option<String> = r.try_get("boundary")?;
+            out.push(vec![
+                r.try_get("code")?,
+                r.try_get("name")?,
+                r.try_get("kind")?,
+                r.try_get::<Option<String>, _>("parent")?.unwrap_or_default(),
+                r.try_get("valid_from")?,
+                // A spreadsheet cell holds 32,767 characters; longer boundaries travel as GeoJSON.
+                boundary.filter(|b| b.len() <= 32_767).unwrap_or_default(),
+            ]);
+        }
+        self.after = out.last().map(|r| r[0].clone());
+        Ok(out)
+    }
+
+    async fn by_code(&mut self, store: &Store, select: &str, alias: &str) -> StoreResult<Vec<Vec<String>>> {
+        let mut sql = Sql::new(select);
+        sql.in_range(&format!("{alias}.area_path"), &self.range);
+        self.page(&mut sql, &format!("{alias}.code"), false);
+        let mut out: Vec<Vec<String>> = Vec::new();
+        for r in sql.query().fetch_all(store.pool()).await? {
+            out.push(vec![r.try_get("code")?, r.try_get("address")?, r.try_get("parent")?]);
+        }
+        self.after = out.last().map(|r| r[0].clone());
+        Ok(out)
+    }
+
+    async fn residents(&mut self, store: &Store) -> StoreResult<Vec<Vec<String>>> {
+        let mut sql = Sql::new(
+            "SELECT r.id, r.name, r.sex, r.birth_date, r.status, r.id_number_sealed, r.id_number_last4, \
+             r.phone_sealed, r.phone_last4, h.code AS household_code, m.relation, m.since \
+             FROM residents r JOIN households h ON h.id = r.household_id \
+             LEFT JOIN memberships m ON m.resident_id = r.id AND m.until IS NULL WHERE 1 = 1",
+        );
+        sql.in_range("r.area_path", &self.range);
+        self.page(&mut sql, "r.id", true);
+        let rows = sql.query().fetch_all(store.pool()).await?;
+        let ids: Vec<i64> = rows.iter().map(|r| r.try_get("id")).collect::<Result<_, _>>()?;
+        let mut tags: HashMap<i64, Vec<String>> = HashMap::new();
+        if !ids.is_empty() {
+            let mut q =
+                Sql::new("SELECT resident_id, tag, since FROM resident_tags WHERE until IS NULL AND resident_id IN (");
+            for (i, id) in ids.iter().enumerate() {
+                if i > 0 {
+                    q.push(", ");
+                }
+                q.bind(*id);
+            }
+            q.push(") ORDER BY tag");
+            for r in q.query().fetch_all(store.pool()).await? {
+                let tag: String = r.try_get("tag")?;
+                if self.hidden_tags.contains(&tag) {
+                    continue;
+                }
+                let since: String = r.try_get("since")?;
+                tags.entry(r.try_get("resident_id")?).or_default().push(format!("{tag}@{since}"));
+            }
+        }
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let id: i64 = r.try_get("id")?;
+            let open = |sealed: &str, last4: &str| -> StoreResult<String> {
+                if self.reveal {
+                    let v: Option<String> = r.try_get(sealed)?;
+                    Ok(v.as_deref().map(|v| store.open_sealed(v)).transpose()?.unwrap_or_default())
+                } else {
+                    Ok(masked(r.try_get(last4)?))
+                }
+            };
+            let id_number = if self.reveal {
+                open("id_number_sealed", "id_number_last4")?
+            } else {
+                let l: Option<String> = r.try_get("id_number_last4")?;
+                l.map(|l| format!("**************{l}")).unwrap_or_default()
+            };
+            out.push(vec![
+                id_number,
+                r.try_get("name")?,
+                r.try_get::<Option<String>, _>("sex")?.unwrap_or_default(),
+                r.try_get::<Option<String>, _>("birth_date")?.unwrap_or_default(),
+                open("phone_sealed", "phone_last4")?,
+                r.try_get("status")?,
+                r.try_get("household_code")?,
+                r.try_get::<Option<String>, _>("relation")?.unwrap_or_default(),
+                r.try_get::<Option<String>, _>("since")?.unwrap_or_default(),
+                tags.remove(&id).unwrap_or_default().join(";"),
+            ]);
+        }
+        self.after = ids.last().map(|i| i.to_string());
+        Ok(out)
+    }
+
+    async fn posts(&mut self, store: &Store) -> StoreResult<Vec<Vec<String>>> {
+        let mut sql = Sql::new(
+            "SELECT p.id, a.code AS area_code, p.kind, c.login, c.display_name, p.is_primary, p.title, p.started_on \
+             FROM posts p JOIN accounts c ON c.id = p.account_id LEFT JOIN areas a ON a.id = p.area_id \
+             WHERE p.ended_on IS NULL",
+        );
+        sql.in_range("p.area_path", &self.range);
+        self.page(&mut sql, "p.id", true);
+        let rows = sql.query().fetch_all(store.pool()).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        let mut last = None;
+        for r in &rows {
+            last = Some(r.try_get::<i64, _>("id")?);
+            out.push(vec![
+                r.try_get::<Option<String>, _>("area_code")?.unwrap_or_default(),
+                r.try_get("kind")?,
+                r.try_get("login")?,
+                r.try_get("display_name")?,
+                r.try_get::<i64, _>("is_primary")?.to_string(),
+                r.try_get::<Option<String>, _>("title")?.unwrap_or_default(),
+                r.try_get("started_on")?,
+            ]);
+        }
+        self.after = last.map(|i| i.to_string());
+        Ok(out)
+    }
+}
