@@ -1144,6 +1144,19 @@ impl Store {
 
     // ----- tag kinds (deployment-wide data) -----
 
+    /// The codes of the sensitive tag kinds (low income, disability, …).
+    pub async fn sensitive_tags(&self) -> StoreResult<Vec<String>> {
+        Ok(self.tag_kinds().await?.into_iter().filter(|k| k.sensitive).map(|k| k.code).collect())
+    }
+
+    /// The tags the caller may not see: the sensitive kinds, unless its post needs them.
+    pub async fn hidden_tags(&self, caller: &Caller) -> StoreResult<std::collections::HashSet<String>> {
+        if caller.can(Permission::ReadSensitiveTags) {
+            return Ok(Default::default());
+        }
+        Ok(self.sensitive_tags().await?.into_iter().collect())
+    }
+
     pub async fn tag_kinds(&self) -> StoreResult<Vec<TagKind>> {
         let rows = sqlx::query("SELECT code, sensitive FROM tag_kinds ORDER BY code").fetch_all(&self.pool).await?;
         rows.iter()

@@ -27,6 +27,13 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
+/// The `Set-Cookie` value of a session token; an empty value with age 0 clears it.
+pub fn session_cookie(secure: bool, value: &str, max_age: i64) -> axum::http::HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    let c = format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
+    axum::http::HeaderValue::from_str(&c).expect("a cookie of hex characters is a valid header")
+}
+
 /// The session's token from the cookie header, if any.
 pub fn session_token(headers: &HeaderMap) -> Option<String> {
     cookie(headers, SESSION_COOKIE)

@@ -8,8 +8,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use wangge_core::{ResidenceStatus, Sex};
 use wangge_store::{
-    AuditEvent, Caller, Membership, MoveResident, NewResident, Paged, Permission, Resident, ResidentFilter,
-    ResidentPatch, ResidentTag, RevealedResident,
+    AuditEvent, Caller, Membership, MoveResident, NewResident, Paged, Resident, ResidentFilter, ResidentPatch,
+    ResidentTag, RevealedResident,
 };
 
 use super::{Auth, Paging, double_option, reader};
@@ -19,10 +19,7 @@ use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorBody};
 /// The tags a caller may not see: the sensitive kinds (disability, low income, …), unless its
 /// post needs them.
 async fn hidden_tags(s: &AppState, caller: &Caller) -> ApiResult<HashSet<String>> {
-    if caller.can(Permission::ReadSensitiveTags) {
-        return Ok(HashSet::new());
-    }
-    Ok(s.store.tag_kinds().await?.into_iter().filter(|k| k.sensitive).map(|k| k.code).collect())
+    Ok(s.store.hidden_tags(caller).await?)
 }
 
 /// Refuses naming a tag the caller may not see: filtering or writing by it would tell who has it.

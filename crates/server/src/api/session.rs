@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 use wangge_store::{Account, Post, Session, SignInError};
 
 use crate::AppState;
-use crate::auth::{SESSION_COOKIE, SignedIn};
+use crate::auth::SignedIn;
 use crate::error::{ApiError, ApiJson, ApiResult, ErrorBody};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -44,9 +44,7 @@ async fn view(state: &AppState, session: Session) -> ApiResult<SessionView> {
 }
 
 fn cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
-    let secure = if state.secure_cookies { "; Secure" } else { "" };
-    let c = format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
-    HeaderValue::from_str(&c).expect("a cookie of hex characters is a valid header")
+    wangge_web::ctx::session_cookie(state.secure_cookies, value, max_age)
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -70,8 +70,7 @@ pub async fn crumbs(s: &WebState, v: &Viewer, a: &Area) -> Result<Vec<Crumb>, We
 pub async fn protected_summary(s: &WebState, v: &Viewer, id: i64) -> Result<AreaSummary, WebError> {
     let scope = v.reader()?;
     let mut summary = scoped(&s.store, Record::Area, id, s.store.area_summary(scope, id).await).await?;
-    let sensitive: Vec<String> =
-        s.store.tag_kinds().await?.into_iter().filter(|k| k.sensitive).map(|k| k.code).collect();
+    let sensitive = s.store.sensitive_tags().await?;
     summary.protect(&sensitive, v.can(Permission::ReadSensitiveTags));
     Ok(summary)
 }

@@ -22,10 +22,7 @@ use crate::ctx::{Chrome, FieldErrors, Record, Viewer, WebError, respond, scoped}
 
 /// The tags the viewer may not see: the sensitive kinds, unless their post needs them.
 async fn hidden_tags(s: &WebState, v: &Viewer) -> Result<HashSet<String>, WebError> {
-    if v.can(Permission::ReadSensitiveTags) {
-        return Ok(HashSet::new());
-    }
-    Ok(s.store.tag_kinds().await?.into_iter().filter(|k| k.sensitive).map(|k| k.code).collect())
+    Ok(s.store.hidden_tags(&v.caller).await?)
 }
 
 fn strip(hidden: &HashSet<String>, mut r: Resident) -> Resident {

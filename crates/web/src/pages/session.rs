@@ -11,13 +11,11 @@ use serde::Deserialize;
 use wangge_store::SignInError;
 
 use crate::WebState;
-use crate::ctx::{Chrome, FieldErrors, SESSION_COOKIE, Viewer, Visitor, WebError, local_path, render};
+use crate::ctx::{Chrome, FieldErrors, Viewer, Visitor, WebError, local_path, render};
 use crate::i18n::{LANG_COOKIE, Lang};
 
 fn session_cookie(state: &WebState, value: &str, max_age: i64) -> HeaderValue {
-    let secure = if state.secure_cookies { "; Secure" } else { "" };
-    let c = format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
-    HeaderValue::from_str(&c).expect("a cookie of hex characters is a valid header")
+    crate::ctx::session_cookie(state.secure_cookies, value, max_age)
 }
 
 pub async fn root(v: Option<Viewer>) -> Redirect {
