@@ -368,7 +368,12 @@ mod intake {
             .into_iter()
             .map(|h| h.code)
             .collect();
-        let state = wangge_server::AppState { store: store.clone(), session_ttl_seconds: 3600, secure_cookies: false };
+        let state = wangge_server::AppState {
+            store: store.clone(),
+            session_ttl_seconds: 3600,
+            secure_cookies: false,
+            gateway: None,
+        };
         let app = wangge_server::build_with_state(state, std::net::SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let addr = app.local_addr();
         let server = app.spawn();

@@ -51,6 +51,13 @@ pub struct Settings {
     /// Send the session cookie over plain HTTP too (for a closed network without TLS).
     #[arg(long, env = "WANGGE_INSECURE_COOKIES", global = true)]
     pub insecure_cookies: bool,
+    /// The message gateway: an HTTP endpoint that takes one JSON POST per outgoing SMS or
+    /// webhook (see docs/messages.md). Without it, messages are recorded and wait.
+    #[arg(long, env = "WANGGE_GATEWAY_URL", global = true)]
+    pub gateway_url: Option<String>,
+    /// The secret that signs each POST to the gateway (header x-wangge-signature).
+    #[arg(long, env = "WANGGE_GATEWAY_SECRET", global = true, hide_env_values = true)]
+    pub gateway_secret: Option<String>,
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, env = "WANGGE_LOG", default_value = "info", global = true)]
     pub log: String,
@@ -81,6 +88,8 @@ impl Settings {
         config.code_widths = self.code_widths;
         config.session_ttl_seconds = self.session_minutes.max(1) * 60;
         config.secure_cookies = !self.insecure_cookies;
+        config.gateway_url = self.gateway_url.clone();
+        config.gateway_secret = self.gateway_secret.clone();
         Ok(config)
     }
 
@@ -181,6 +190,8 @@ mod tests {
             code_widths: CodeWidths::default(),
             session_minutes: 720,
             insecure_cookies: false,
+            gateway_url: None,
+            gateway_secret: None,
             log: "info".into(),
         };
         let a = s.hash_key().unwrap();

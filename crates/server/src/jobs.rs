@@ -1,6 +1,7 @@
 //! The background runner of case deadline jobs: every few seconds it runs what is due on the
 //! real clock. With a fake clock (tests) it stands aside and the tests run jobs themselves.
 //! Several app servers may each run one: a job is claimed in the transaction that runs it.
+//! The same runner sends the outbox through the message gateway when one is configured.
 
 use std::time::Duration;
 
@@ -8,7 +9,7 @@ use wangge_store::Store;
 
 pub const INTERVAL: Duration = Duration::from_secs(5);
 
-pub fn start(store: Store) {
+pub fn start(store: Store, gateway: Option<crate::outbox::Gateway>) {
     let worker = format!("{}-{}", std::process::id(), wangge_store::accounts::random_token().get(..8).unwrap_or("w"));
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(INTERVAL);
@@ -25,6 +26,13 @@ pub fn start(store: Store) {
                 Ok(r) if r.total() > 0 => tracing::info!(?r, "case jobs run"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "case jobs failed; retrying at the next tick"),
+            }
+            if let Some(g) = &gateway {
+                match crate::outbox::deliver_due(&store, g, store.now()).await {
+                    Ok(d) if d != Default::default() => tracing::info!(?d, "outbox delivered"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "outbox delivery failed; retrying at the next tick"),
+                }
             }
         }
     });

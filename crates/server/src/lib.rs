@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 mod jobs;
+pub mod outbox;
 
 use std::net::SocketAddr;
 
@@ -31,6 +32,11 @@ pub struct Config {
     pub session_ttl_seconds: i64,
     /// Mark the session cookie `Secure` (sent over HTTPS only; browsers exempt localhost).
     pub secure_cookies: bool,
+    /// The message gateway that sends the outbox's SMS and webhooks; without one, messages
+    /// are recorded and wait.
+    pub gateway_url: Option<String>,
+    /// The secret that signs each message to the gateway.
+    pub gateway_secret: Option<String>,
 }
 
 impl Config {
@@ -45,6 +51,8 @@ impl Config {
             max_connections: 8,
             session_ttl_seconds: 12 * 3600,
             secure_cookies: true,
+            gateway_url: None,
+            gateway_secret: None,
         }
     }
 
@@ -64,6 +72,7 @@ pub struct AppState {
     pub store: Store,
     pub session_ttl_seconds: i64,
     pub secure_cookies: bool,
+    pub gateway: Option<outbox::Gateway>,
 }
 
 /// A bound, not yet running server.
@@ -75,9 +84,16 @@ pub struct App {
 
 /// Opens the store (applying migrations) and binds the listener.
 pub async fn build(config: &Config) -> Result<App, StartError> {
+    if let Some(u) = config.gateway_url.as_ref().filter(|u| !u.starts_with("http://")) {
+        return Err(StartError::Gateway(u.clone()));
+    }
     let store = Store::open(&config.database_url, config.store_options()).await?;
-    let state =
-        AppState { store, session_ttl_seconds: config.session_ttl_seconds, secure_cookies: config.secure_cookies };
+    let state = AppState {
+        store,
+        session_ttl_seconds: config.session_ttl_seconds,
+        secure_cookies: config.secure_cookies,
+        gateway: config.gateway_url.as_ref().map(|u| outbox::Gateway::new(u, config.gateway_secret.clone())),
+    };
     build_with_state(state, config.bind).await
 }
 
@@ -85,7 +101,7 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
 pub async fn build_with_state(state: AppState, bind: SocketAddr) -> Result<App, StartError> {
     let listener = TcpListener::bind(bind).await.map_err(|e| StartError::Bind(bind, e))?;
     let store = state.store.clone();
-    jobs::start(store.clone());
+    jobs::start(store.clone(), state.gateway.clone());
     let router = router(state);
     Ok(App { listener, router, store })
 }
@@ -216,4 +232,8 @@ pub enum StartError {
     Store(#[from] wangge_store::StoreError),
     #[error("cannot listen on {0}: {1}")]
     Bind(SocketAddr, std::io::Error),
+    #[error(
+        "the gateway URL {0:?} must start with http:// (TLS is not built in: put a relay on the county's network in front of an HTTPS gateway)"
+    )]
+    Gateway(String),
 }

@@ -65,6 +65,8 @@ pub struct OutboxMessage {
     pub created_at: String,
     pub attempts: i64,
     pub sent_at: Option<String>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
 }
 
 /// Which cases the rates cover.
@@ -211,7 +213,7 @@ impl Store {
             return Err(StoreError::Forbidden { message: "a case's messages are for its owner chain".into() });
         }
         let rows = sqlx::query(
-            "SELECT id, case_id, channel, recipient, body, created_at, attempts, sent_at FROM outbox_messages \
+            "SELECT id, case_id, channel, recipient, body, created_at, attempts, sent_at, last_error FROM outbox_messages \
              WHERE case_id = $1 ORDER BY id",
         )
         .bind(case_id)
@@ -228,6 +230,7 @@ impl Store {
                 created_at: r.try_get("created_at")?,
                 attempts: r.try_get("attempts")?,
                 sent_at: r.try_get("sent_at")?,
+                last_error: r.try_get("last_error")?,
             });
         }
         Ok(out)

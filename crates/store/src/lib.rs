@@ -24,6 +24,7 @@ mod error;
 mod export;
 mod import;
 mod migrate;
+pub mod outbox;
 mod party;
 mod posts;
 mod registration;

@@ -29,6 +29,7 @@ crate::on_both_engines!(
     a_reporter_follows_and_rates_by_number,
     waiting_cases_remind_the_community,
     the_server_runs_due_jobs_on_the_real_clock,
+    the_outbox_goes_to_the_gateway_with_retries,
 );
 
 const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAwS2OUAAAAABJRU5ErkJggg==";
@@ -1035,4 +1036,125 @@ async fn the_server_runs_due_jobs_on_the_real_clock(app: TestApp) {
         }
     }
     assert_eq!(owner, Some(w.posts.grid_chief), "the background runner escalated the case");
+}
+
+/// A message gateway on a port of its own: records each POST and answers with the statuses
+/// given, in turn (the last one repeats).
+struct FakeGateway {
+    url: String,
+    seen: Seen,
+}
+
+/// Each POST the gateway got: its headers and body.
+type Seen = Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, Vec<u8>)>>>;
+
+async fn gateway(answers: Vec<u16>) -> FakeGateway {
+    use axum::http::{HeaderMap, StatusCode as S};
+    let seen: Seen = Arc::default();
+    let log = seen.clone();
+    let app = axum::Router::new().route(
+        "/send",
+        axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+            let log = log.clone();
+            let answers = answers.clone();
+            async move {
+                let mut log = log.lock().unwrap();
+                let n = log.len().min(answers.len() - 1);
+                log.push((headers, body.to_vec()));
+                S::from_u16(answers[n]).unwrap()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/send", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    FakeGateway { url, seen }
+}
+
+async fn the_outbox_goes_to_the_gateway_with_retries(app: TestApp) {
+    use wangge_server::outbox::{Delivery, Gateway, MESSAGE_ID_HEADER, SIGNATURE_HEADER, deliver_due, signature};
+    let w = world(app).await;
+    let store = &w.app.store;
+    // A web report by phone contact, voided: the reporter is told why.
+    let case = w
+        .intake(
+            "inquiry",
+            json!({"channel": "web", "reporter": {"kind": "contact", "name": "林女士", "phone": "13905941234"}}),
+        )
+        .await;
+    let id = case["case"]["id"].as_i64().unwrap();
+    w.ok(&w.agent, id, "void", json!({"reason": "重复来电"})).await;
+
+    // The gateway fails once, then takes it.
+    let g = gateway(vec![503, 200]).await;
+    let sender = Gateway::new(&g.url, Some("gateway-secret".into()));
+    let d = deliver_due(store, &sender, store.now()).await.unwrap();
+    assert_eq!(d, Delivery { sent: 0, retried: 1, refused: 0 });
+    let (_, outbox) = w.app.get(&format!("/api/v1/cases/{id}/outbox")).await;
+    assert_eq!(outbox[0]["attempts"], 1, "{outbox}");
+    assert!(outbox[0]["sent_at"].is_null());
+    assert!(outbox[0]["last_error"].as_str().unwrap().contains("503"), "{outbox}");
+    // Not again before the back-off has passed.
+    assert_eq!(deliver_due(store, &sender, store.now()).await.unwrap(), Delivery::default());
+    assert_eq!(g.seen.lock().unwrap().len(), 1);
+    w.clock.advance(TimeDelta::seconds(61));
+    let d = deliver_due(store, &sender, store.now()).await.unwrap();
+    assert_eq!(d, Delivery { sent: 1, retried: 0, refused: 0 });
+    let (_, outbox) = w.app.get(&format!("/api/v1/cases/{id}/outbox")).await;
+    assert_eq!(outbox[0]["attempts"], 2);
+    assert!(outbox[0]["sent_at"].is_string() && outbox[0]["last_error"].is_null(), "{outbox}");
+    {
+        let seen = g.seen.lock().unwrap();
+        assert_eq!(seen.len(), 2);
+        let (headers, body) = &seen[1];
+        // Both attempts carry the same id, so the gateway can drop a repeat.
+        assert_eq!(headers[MESSAGE_ID_HEADER], seen[0].0[MESSAGE_ID_HEADER]);
+        assert_eq!(headers[SIGNATURE_HEADER].to_str().unwrap(), signature("gateway-secret", body));
+        let m: Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(m["channel"], "sms");
+        assert_eq!(m["to"], "13905941234", "the sealed phone is opened for the gateway only");
+        assert_eq!(m["case_number"], case["case"]["number"]);
+        assert_eq!(m["attempt"], 2);
+        assert!(m["body"].as_str().unwrap().contains("重复来电"), "{m}");
+    }
+    // Sent messages stay sent.
+    w.clock.advance(TimeDelta::hours(1));
+    assert_eq!(deliver_due(store, &sender, store.now()).await.unwrap(), Delivery::default());
+
+    // A gateway that refuses the message itself: given up at once, with the reason kept.
+    let case = w
+        .intake(
+            "inquiry",
+            json!({"channel": "web", "reporter": {"kind": "contact", "name": "郑先生", "phone": "13905947788"}}),
+        )
+        .await;
+    let id = case["case"]["id"].as_i64().unwrap();
+    w.ok(&w.agent, id, "void", json!({"reason": "不属于受理范围"})).await;
+    let refusing = gateway(vec![422]).await;
+    let sender = Gateway::new(&refusing.url, None);
+    assert_eq!(deliver_due(store, &sender, store.now()).await.unwrap(), Delivery { sent: 0, retried: 0, refused: 1 });
+    let (_, outbox) = w.app.get(&format!("/api/v1/cases/{id}/outbox")).await;
+    assert_eq!(outbox[0]["attempts"], wangge_store::outbox::MAX_ATTEMPTS);
+    w.clock.advance(TimeDelta::days(1));
+    assert_eq!(deliver_due(store, &sender, store.now()).await.unwrap(), Delivery::default());
+    assert_eq!(refusing.seen.lock().unwrap().len(), 1);
+    assert!(!refusing.seen.lock().unwrap()[0].0.contains_key(SIGNATURE_HEADER), "unsigned without a secret");
+
+    // A gateway that does not answer at all: the attempt is counted and retried later.
+    let case = w
+        .intake(
+            "inquiry",
+            json!({"channel": "web", "reporter": {"kind": "contact", "name": "陈女士", "phone": "13905940001"}}),
+        )
+        .await;
+    let id = case["case"]["id"].as_i64().unwrap();
+    w.ok(&w.agent, id, "void", json!({"reason": "已在其他渠道办理"})).await;
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/send", l.local_addr().unwrap())
+    };
+    let d = deliver_due(store, &Gateway::new(closed, None), store.now()).await.unwrap();
+    assert_eq!(d, Delivery { sent: 0, retried: 1, refused: 0 });
+    let (_, outbox) = w.app.get(&format!("/api/v1/cases/{id}/outbox")).await;
+    assert!(outbox[0]["last_error"].as_str().unwrap().contains("unreachable"), "{outbox}");
 }
