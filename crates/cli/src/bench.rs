@@ -55,6 +55,10 @@ pub enum Bench {
         clients: usize,
         #[arg(long, default_value_t = 10)]
         seconds: u64,
+        /// Before timing the lists, copy the taken cases until the database holds this many
+        /// (one in twenty of the copies open, the rest closed).
+        #[arg(long, default_value_t = 1_000_000)]
+        cases: i64,
         #[command(flatten)]
         common: Common,
     },
@@ -168,10 +172,10 @@ pub async fn run(bench: Bench, settings: &Settings) -> anyhow::Result<()> {
                 scratch.finish().await?;
             }
         }
-        Bench::Intake { residents, engine, clients, seconds, common } => {
+        Bench::Intake { residents, engine, clients, seconds, cases, common } => {
             for e in engine.list() {
                 let (scratch, store, _) = build(e, residents, settings, &common).await?;
-                intake::run(e, &store, clients, seconds).await?;
+                intake::run(e, &store, clients, seconds, cases).await?;
                 store.close().await;
                 scratch.finish().await?;
             }
@@ -300,7 +304,7 @@ mod intake {
     use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
     use tokio::net::TcpStream;
     use wangge_core::{Caller, Level, PostKind, Scope};
-    use wangge_store::{AreaFilter, CaseFilter, HouseholdFilter, NewAccount, NewPost, Page, Store};
+    use wangge_store::{AreaFilter, CaseFilter, NewAccount, NewPost, Page, Store};
 
     struct Conn {
         reader: BufReader<TcpStream>,
@@ -343,7 +347,7 @@ mod intake {
         }
     }
 
-    pub async fn run(engine: &str, store: &Store, clients: usize, seconds: u64) -> anyhow::Result<()> {
+    pub async fn run(engine: &str, store: &Store, clients: usize, seconds: u64, cases: i64) -> anyhow::Result<()> {
         // A hotline agent over the whole county, with an API token.
         let system = Caller::system();
         let all = Scope::everything();
@@ -361,13 +365,31 @@ mod intake {
         };
         let post = store.appoint(&system, post).await?;
         let (_, token) = store.create_api_token(&system, post.id, "bench").await?;
-        let codes: Vec<String> = store
-            .list_households(&all, &HouseholdFilter::default(), Page::new(None, Some(200))?)
-            .await?
-            .items
-            .into_iter()
-            .map(|h| h.code)
-            .collect();
+        // Households spread over the county, each unit with its chief, so that every case
+        // has an owner and the owner's queue is a real one.
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM households").fetch_one(store.pool()).await?;
+        let sample: Vec<(String, i64)> =
+            sqlx::query_as("SELECT code, unit_id FROM households WHERE id % $1 = 0 ORDER BY id LIMIT 200")
+                .bind((n / 200).max(1))
+                .fetch_all(store.pool())
+                .await?;
+        let chief = NewAccount { login: "bench.chief".into(), display_name: "bench".into(), ..NewAccount::default() };
+        let (chief, _) = store.create_account(&system, chief).await?;
+        let mut units: Vec<i64> = sample.iter().map(|(_, u)| *u).collect();
+        units.sort_unstable();
+        units.dedup();
+        for unit in &units {
+            let post = NewPost {
+                account_id: chief.id,
+                area_id: Some(*unit),
+                kind: PostKind::UnitChief,
+                is_primary: true,
+                title: None,
+                started_on: None,
+            };
+            store.appoint(&system, post).await?;
+        }
+        let codes: Vec<String> = sample.into_iter().map(|(c, _)| c).collect();
         let state = wangge_server::AppState {
             store: store.clone(),
             session_ttl_seconds: 3600,
@@ -426,6 +448,11 @@ mod intake {
             pct(0.99)
         );
 
+        server.abort();
+        let t = Instant::now();
+        let total = fill(store, cases).await?;
+        println!("{engine:<8} copied the cases up to {total} in {:.1} s", t.elapsed().as_secs_f64());
+
         // The lists, now that the cases are in.
         let agent = store.caller_for_api_token(&token).await?.expect("the agent's token");
         let town = store
@@ -454,7 +481,42 @@ mod intake {
             t.sort_by(f64::total_cmp);
             println!("{engine:<8} {name}: p50 {:.2} ms, p99 {:.2} ms (first page of 20)", t[100], t[197]);
         }
-        server.abort();
         Ok(())
+    }
+
+    /// Doubles the cases table by copying until it holds `target` rows: the copies keep
+    /// their owner, area and category, and all but one in twenty are closed, as in a county
+    /// that has worked for years. Lists read no events, so none are copied.
+    async fn fill(store: &Store, target: i64) -> anyhow::Result<i64> {
+        let pool = store.pool();
+        let mut round = 0;
+        loop {
+            let (n, max): (i64, i64) =
+                sqlx::query_as("SELECT count(*), COALESCE(max(id), 0) FROM cases").fetch_one(pool).await?;
+            if n >= target || n == 0 {
+                if store.engine() == wangge_store::Engine::Postgres {
+                    // What autovacuum would do soon after such a load.
+                    sqlx::query("ANALYZE cases").execute(pool).await?;
+                }
+                return Ok(n);
+            }
+            round += 1;
+            let limit = target - n;
+            let sql = format!(
+                "INSERT INTO cases (county_id, grid_id, number, state, category_code, is_private, severity, channel, \
+                 description, answers, area_id, area_path, house_id, household_id, lat, lng, routing_note, owner_post_id, \
+                 owner_area_id, owner_path, owner_level, due_at, warn_at, respond_due, close_due, escalation_level, \
+                 paused_at, parent_id, reporters, priority, machine, follow_token_hash, created_at, updated_at, closed_at) \
+                 SELECT county_id, grid_id, number || '-{round}-' || id, \
+                 CASE WHEN id % 20 = 0 THEN state ELSE 'closed' END, category_code, is_private, severity, channel, \
+                 description, answers, area_id, area_path, house_id, household_id, lat, lng, routing_note, owner_post_id, \
+                 owner_area_id, owner_path, owner_level, CASE WHEN id % 20 = 0 THEN due_at END, \
+                 CASE WHEN id % 20 = 0 THEN warn_at END, respond_due, close_due, escalation_level, paused_at, NULL, \
+                 reporters, priority, machine, NULL, created_at, updated_at, \
+                 CASE WHEN id % 20 = 0 THEN NULL ELSE created_at END \
+                 FROM cases WHERE id <= {max} ORDER BY id LIMIT {limit}"
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await?;
+        }
     }
 }
