@@ -268,7 +268,7 @@ async fn import_csv(engine: &str, residents: usize, settings: &Settings, common:
     }
     let read = started.elapsed().as_secs_f64();
     let report = store
-        .import(&Caller::system(), None, &sheets, wangge_store::ImportOptions::default(), &mut crate::progress_line())
+        .import(&Caller::system(), None, sheets, wangge_store::ImportOptions::default(), &mut crate::progress_line())
         .await?;
     eprintln!();
     let seconds = started.elapsed().as_secs_f64();

@@ -380,7 +380,7 @@ impl Store {
         &self,
         caller: &Caller,
         within: Option<i64>,
-        sheets: &[ImportSheet],
+        sheets: Vec<ImportSheet>,
         options: ImportOptions,
         progress: &mut (dyn FnMut(&str, usize) + Send),
     ) -> StoreResult<ImportReport> {
@@ -412,17 +412,21 @@ impl Store {
             });
         }
         progress("checking", 0);
+        // The sheets' cells are freed as they are parsed: a file of a million rows never sits
+        // in memory beside its checked rows.
+        let sizes: Vec<(SheetKind, String, usize)> =
+            sheets.iter().map(|s| (s.kind, s.name.clone(), s.rows.len())).collect();
         let plan = self.check(caller, &scope, sheets, &mut report).await?;
-        progress("checking", sheets.iter().map(|s| s.rows.len()).sum());
-        let failed: HashSet<(String, u32)> = report.errors.iter().map(|e| (e.sheet.clone(), e.row)).collect();
-        for s in sheets {
-            let c = report.counts.entry(s.kind.as_str().to_string()).or_default();
-            c.rows += s.rows.len();
-            c.failed += s.rows.iter().filter(|(r, _)| failed.contains(&(s.name.clone(), *r))).count();
+        progress("checking", sizes.iter().map(|s| s.2).sum());
+        let failed: HashSet<(&str, u32)> =
+            report.errors.iter().filter(|e| e.row > 1).map(|e| (e.sheet.as_str(), e.row)).collect();
+        for (kind, name, rows) in &sizes {
+            let c = report.counts.entry(kind.as_str().to_string()).or_default();
+            c.rows += rows;
+            c.failed += failed.iter().filter(|(s, _)| s == name).count();
         }
         let header_errors = report.errors.iter().any(|e| e.row == 1);
         let write = !options.dry_run && !header_errors && (!report.has_errors() || options.good_rows_only);
-        let bulk = !report.has_errors() && self.bulk_plan(&plan).is_some();
         let Plan { areas, houses, households, residents, .. } = &plan;
         macro_rules! count {
             ($list:expr, $kind:expr) => {{
@@ -441,22 +445,26 @@ impl Store {
         count!(households, "households");
         count!(residents, "residents");
         if write {
-            if bulk {
-                let county = self.bulk_plan(&plan).expect("checked above");
+            let county = if report.has_errors() { None } else { self.bulk_plan(&plan) };
+            if let Some(county) = county {
+                let code = plan.areas[0].0.code.clone();
+                let detail = format!("bulk import of a new county: {} residents", plan.residents.len());
+                // The loader's plan holds everything now.
+                drop(plan);
                 self.load_plan(&county, &mut |t, n| progress(t, n)).await?;
+                drop(county);
                 let mut tx = self.write_tx().await?;
                 let path: String = sqlx::query_scalar("SELECT path FROM areas WHERE code = $1 AND valid_to IS NULL")
-                    .bind(&plan.areas[0].0.code)
+                    .bind(&code)
                     .fetch_one(&mut *tx)
                     .await?;
-                let detail = format!("bulk import of a new county: {} residents", plan.residents.len());
                 audit::record(&mut tx, caller, "import", "registry", None, &path, None, Some(detail)).await?;
                 tx.commit().await?;
+                report.bulk = true;
             } else {
                 self.apply(caller, &plan, progress).await?;
             }
             report.written = true;
-            report.bulk = bulk;
         }
         report.seconds = started.elapsed().as_secs_f64();
         Ok(report)
@@ -467,9 +475,10 @@ impl Store {
         &self,
         caller: &Caller,
         scope: &Scope,
-        sheets: &[ImportSheet],
+        sheets: Vec<ImportSheet>,
         report: &mut ImportReport,
     ) -> StoreResult<Plan> {
+        let names: Vec<(SheetKind, String)> = sheets.iter().map(|s| (s.kind, s.name.clone())).collect();
         let w = self.widths;
         let may_read_sensitive = caller.can(Permission::ReadSensitiveTags);
         let tag_kinds: HashMap<String, bool> =
@@ -482,16 +491,16 @@ impl Store {
         let mut resident_rows = Vec::new();
         for sheet in sheets {
             let mut e = Errors { sheet: &sheet.name, list: Vec::new() };
-            let index = columns(sheet, &mut e);
+            let index = columns(&sheet, &mut e);
             if !e.list.is_empty() {
                 report.errors.extend(e.list);
                 continue;
             }
-            for (row, cells) in &sheet.rows {
-                let row = *row;
-                let c = Cells { index: index.clone(), row: cells };
+            let kind = sheet.kind;
+            for (row, cells) in sheet.rows {
+                let c = Cells { index: index.clone(), row: &cells };
                 let before = e.list.len();
-                match sheet.kind {
+                match kind {
                     SheetKind::Areas => {
                         let code = required(&mut e, &c, row, "code");
                         let name = required(&mut e, &c, row, "name");
@@ -714,7 +723,7 @@ impl Store {
 
         // Duplicates inside the file: the later rows are the errors.
         let sheet_of = |kind: SheetKind| -> String {
-            sheets.iter().find(|s| s.kind == kind).map(|s| s.name.clone()).unwrap_or_else(|| kind.as_str().into())
+            names.iter().find(|s| s.0 == kind).map(|s| s.1.clone()).unwrap_or_else(|| kind.as_str().into())
         };
         let dup = |kind: SheetKind, field: &str, keys: Vec<(u32, String)>, errors: &mut Vec<RowError>| {
             let mut seen: HashMap<String, u32> = HashMap::new();
