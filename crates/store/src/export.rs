@@ -21,8 +21,9 @@ pub struct Exporter {
     range: (String, String),
     reveal: bool,
     hidden_tags: HashSet<String>,
-    /// The last key written: a code, or an id.
-    after: Option<String>,
+    /// The last row written: its area path and its key (a code, or an id). Rows go out in
+    /// the order of the `(area_path, key)` indexes, so that each batch is one index range.
+    after: Option<(String, String)>,
     done: bool,
     pub rows: usize,
 }
@@ -77,8 +78,8 @@ impl Exporter {
         }
         let rows = match self.kind {
             SheetKind::Areas => self.areas(store).await?,
-            SheetKind::Houses => self.by_code(store, "SELECT h.code, h.address, u.code AS parent FROM houses h JOIN areas u ON u.id = h.unit_id WHERE 1 = 1", "h").await?,
-            SheetKind::Households => self.by_code(store, "SELECT h.code, h.address, x.code AS parent FROM households h JOIN houses x ON x.id = h.house_id WHERE 1 = 1", "h").await?,
+            SheetKind::Houses => self.by_code(store, "SELECT h.area_path, h.code, h.address, u.code AS parent FROM houses h JOIN areas u ON u.id = h.unit_id WHERE 1 = 1", "h").await?,
+            SheetKind::Households => self.by_code(store, "SELECT h.area_path, h.code, h.address, x.code AS parent FROM households h JOIN houses x ON x.id = h.house_id WHERE 1 = 1", "h").await?,
             SheetKind::Residents => self.residents(store).await?,
             SheetKind::Posts => self.posts(store).await?,
         };
@@ -92,27 +93,30 @@ impl Exporter {
         Ok(Some(rows))
     }
 
-    fn page(&self, sql: &mut Sql, key: &str, numeric: bool) {
-        if let Some(a) = &self.after {
-            sql.push(&format!(" AND {key} > "));
+    fn page(&self, sql: &mut Sql, path: &str, key: &str, numeric: bool) {
+        if let Some((p, k)) = &self.after {
+            sql.push(&format!(" AND ({path}, {key}) > (")).bind(p.clone()).push(", ");
             if numeric {
-                sql.bind(a.parse::<i64>().unwrap_or(0));
+                sql.bind(k.parse::<i64>().unwrap_or(0));
             } else {
-                sql.bind(a.clone());
+                sql.bind(k.clone());
             }
+            sql.push(")");
         }
-        sql.push(&format!(" ORDER BY {key} LIMIT {BATCH}"));
+        sql.push(&format!(" ORDER BY {path}, {key} LIMIT {BATCH}"));
     }
 
     async fn areas(&mut self, store: &Store) -> StoreResult<Vec<Vec<String>>> {
         let mut sql = Sql::new(
-            "SELECT a.code, a.name, a.kind, p.code AS parent, a.valid_from, a.boundary FROM areas a \
+            "SELECT a.path, a.code, a.name, a.kind, p.code AS parent, a.valid_from, a.boundary FROM areas a \
              LEFT JOIN areas p ON p.id = a.parent_id WHERE a.valid_to IS NULL",
         );
         sql.in_range("a.path", &self.range);
-        self.page(&mut sql, "a.code", false);
+        self.page(&mut sql, "a.path", "a.code", false);
         let mut out = Vec::new();
+        let mut last = None;
         for r in sql.query().fetch_all(store.pool()).await? {
+            last = Some((r.try_get("path")?, r.try_get("code")?));
             let boundary: Option<String> = r.try_get("boundary")?;
             out.push(vec![
                 r.try_get("code")?,
@@ -124,32 +128,38 @@ impl Exporter {
                 boundary.filter(|b| b.len() <= 32_767).unwrap_or_default(),
             ]);
         }
-        self.after = out.last().map(|r| r[0].clone());
+        self.after = last;
         Ok(out)
     }
 
     async fn by_code(&mut self, store: &Store, select: &str, alias: &str) -> StoreResult<Vec<Vec<String>>> {
         let mut sql = Sql::new(select);
         sql.in_range(&format!("{alias}.area_path"), &self.range);
-        self.page(&mut sql, &format!("{alias}.code"), false);
+        self.page(&mut sql, &format!("{alias}.area_path"), &format!("{alias}.code"), false);
         let mut out: Vec<Vec<String>> = Vec::new();
+        let mut last = None;
         for r in sql.query().fetch_all(store.pool()).await? {
+            last = Some((r.try_get("area_path")?, r.try_get("code")?));
             out.push(vec![r.try_get("code")?, r.try_get("address")?, r.try_get("parent")?]);
         }
-        self.after = out.last().map(|r| r[0].clone());
+        self.after = last;
         Ok(out)
     }
 
     async fn residents(&mut self, store: &Store) -> StoreResult<Vec<Vec<String>>> {
         let mut sql = Sql::new(
-            "SELECT r.id, r.name, r.sex, r.birth_date, r.status, r.id_number_sealed, r.id_number_last4, \
+            "SELECT r.id, r.area_path, r.name, r.sex, r.birth_date, r.status, r.id_number_sealed, r.id_number_last4, \
              r.phone_sealed, r.phone_last4, h.code AS household_code, m.relation, m.since \
              FROM residents r JOIN households h ON h.id = r.household_id \
              LEFT JOIN memberships m ON m.resident_id = r.id AND m.until IS NULL WHERE 1 = 1",
         );
         sql.in_range("r.area_path", &self.range);
-        self.page(&mut sql, "r.id", true);
+        self.page(&mut sql, "r.area_path", "r.id", true);
         let rows = sql.query().fetch_all(store.pool()).await?;
+        let last = match rows.last() {
+            Some(r) => Some((r.try_get("area_path")?, r.try_get::<i64, _>("id")?.to_string())),
+            None => None,
+        };
         let ids: Vec<i64> = rows.iter().map(|r| r.try_get("id")).collect::<Result<_, _>>()?;
         let mut tags: HashMap<i64, Vec<String>> = HashMap::new();
         if !ids.is_empty() {
@@ -201,23 +211,23 @@ impl Exporter {
                 tags.remove(&id).unwrap_or_default().join(";"),
             ]);
         }
-        self.after = ids.last().map(|i| i.to_string());
+        self.after = last;
         Ok(out)
     }
 
     async fn posts(&mut self, store: &Store) -> StoreResult<Vec<Vec<String>>> {
         let mut sql = Sql::new(
-            "SELECT p.id, a.code AS area_code, p.kind, c.login, c.display_name, p.is_primary, p.title, p.started_on \
+            "SELECT p.id, p.area_path, a.code AS area_code, p.kind, c.login, c.display_name, p.is_primary, p.title, p.started_on \
              FROM posts p JOIN accounts c ON c.id = p.account_id LEFT JOIN areas a ON a.id = p.area_id \
              WHERE p.ended_on IS NULL",
         );
         sql.in_range("p.area_path", &self.range);
-        self.page(&mut sql, "p.id", true);
+        self.page(&mut sql, "p.area_path", "p.id", true);
         let rows = sql.query().fetch_all(store.pool()).await?;
         let mut out = Vec::with_capacity(rows.len());
         let mut last = None;
         for r in &rows {
-            last = Some(r.try_get::<i64, _>("id")?);
+            last = Some((r.try_get("area_path")?, r.try_get::<i64, _>("id")?.to_string()));
             out.push(vec![
                 r.try_get::<Option<String>, _>("area_code")?.unwrap_or_default(),
                 r.try_get("kind")?,
@@ -228,7 +238,7 @@ impl Exporter {
                 r.try_get("started_on")?,
             ]);
         }
-        self.after = last.map(|i| i.to_string());
+        self.after = last;
         Ok(out)
     }
 }
