@@ -395,6 +395,7 @@ mod intake {
             session_ttl_seconds: 3600,
             secure_cookies: false,
             gateway: None,
+            public_url: None,
         };
         let app = wangge_server::build_with_state(state, std::net::SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let addr = app.local_addr();

@@ -58,6 +58,10 @@ pub struct Settings {
     /// The secret that signs each POST to the gateway (header x-wangge-signature).
     #[arg(long, env = "WANGGE_GATEWAY_SECRET", global = true, hide_env_values = true)]
     pub gateway_secret: Option<String>,
+    /// The address residents reach the site at (https://wangge.example.gov.cn), for the links
+    /// printed on house plates; without it, the address of the browser that prints them.
+    #[arg(long, env = "WANGGE_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, env = "WANGGE_LOG", default_value = "info", global = true)]
     pub log: String,
@@ -90,6 +94,7 @@ impl Settings {
         config.secure_cookies = !self.insecure_cookies;
         config.gateway_url = self.gateway_url.clone();
         config.gateway_secret = self.gateway_secret.clone();
+        config.public_url = self.public_url.clone();
         Ok(config)
     }
 
@@ -192,6 +197,7 @@ mod tests {
             insecure_cookies: false,
             gateway_url: None,
             gateway_secret: None,
+            public_url: None,
             log: "info".into(),
         };
         let a = s.hash_key().unwrap();

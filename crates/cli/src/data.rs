@@ -47,6 +47,18 @@ pub struct ExportArgs {
     output: PathBuf,
 }
 
+#[derive(clap::Args)]
+pub struct BoundaryArgs {
+    /// A GeoJSON FeatureCollection whose features carry the area's code in `properties.code`.
+    file: PathBuf,
+    /// Every area of the file must be inside the area with this code.
+    #[arg(long)]
+    area: Option<String>,
+    /// Check and report, write nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
 fn parse_kind(s: &str) -> Result<SheetKind, String> {
     SheetKind::parse(s).ok_or_else(|| format!("unknown kind {s:?}: areas, houses, households, residents or posts"))
 }
@@ -139,11 +151,7 @@ pub async fn export(args: ExportArgs, settings: &Settings) -> anyhow::Result<()>
     let format = format_of(&args.output)?;
     let kinds = if args.kind.is_empty() { SheetKind::ALL.to_vec() } else { args.kind.clone() };
     let within = match &args.area {
-        Some(code) => {
-            let filter = AreaFilter { code: Some(code.clone()), ..Default::default() };
-            let found = store.list_areas(&Scope::everything(), &filter, Page::new(None, Some(1))?).await?;
-            Some(found.items.first().with_context(|| format!("no open area has the code {code}"))?.id)
-        }
+        Some(code) => Some(area_by_code(&store, code).await?),
         None => None,
     };
     let out = std::io::BufWriter::new(std::fs::File::create(&args.output)?);
@@ -160,4 +168,46 @@ pub async fn export(args: ExportArgs, settings: &Settings) -> anyhow::Result<()>
     );
     store.close().await;
     Ok(())
+}
+
+/// `wangge boundaries FILE`: sets areas' boundaries and reports bad features, gaps, overlaps
+/// and children outside their parent. Returns whether the file had no bad feature.
+pub async fn boundaries(args: BoundaryArgs, settings: &Settings) -> anyhow::Result<bool> {
+    let text = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("reading {} (a UTF-8 GeoJSON file)", args.file.display()))?;
+    let features =
+        wangge_data::boundary::features(&text).map_err(|m| anyhow::anyhow!("{}: {m}", args.file.display()))?;
+    let config = settings.server_config(None)?;
+    let store = Store::open(&config.database_url, config.store_options()).await?;
+    let within = match &args.area {
+        Some(code) => Some(area_by_code(&store, code).await?),
+        None => None,
+    };
+    let caller = Caller::system();
+    let (ids, errors) = store.set_boundaries(&caller, within, &features, args.dry_run).await?;
+    let report = wangge_server::api::data::boundary_report(&store, &caller, &features, &ids, args.dry_run, errors)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    store.close().await;
+    for e in &report.errors {
+        println!("feature {} ({}): {}", e.feature + 1, e.code.as_deref().unwrap_or("no code"), e.message);
+    }
+    for i in &report.issues {
+        let other = i.other.as_deref().map(|o| format!(" and {o}")).unwrap_or_default();
+        println!("{} {}{other}: {:.0} m², {:.2}%", i.kind, i.code, i.square_metres, i.share * 100.0);
+    }
+    let done = if report.written { "set" } else { "checked, nothing written" };
+    println!(
+        "{} boundaries {done}; {} bad features, {} gaps, overlaps or children outside their parent",
+        report.areas,
+        report.errors.len(),
+        report.issues.len()
+    );
+    Ok(report.errors.is_empty())
+}
+
+async fn area_by_code(store: &Store, code: &str) -> anyhow::Result<i64> {
+    let filter = AreaFilter { code: Some(code.to_string()), ..Default::default() };
+    let found = store.list_areas(&Scope::everything(), &filter, Page::new(None, Some(1))?).await?;
+    Ok(found.items.first().with_context(|| format!("no open area has the code {code}"))?.id)
 }

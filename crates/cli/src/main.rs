@@ -49,6 +49,8 @@ enum Command {
     Import(data::ImportArgs),
     /// Export the registry (and posts) to an XLSX or CSV file.
     Export(data::ExportArgs),
+    /// Set areas' boundaries from a GeoJSON file, with a report of gaps and overlaps.
+    Boundaries(data::BoundaryArgs),
     /// Measure the speed of the storage engines.
     Bench {
         #[command(subcommand)]
@@ -167,6 +169,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Export(args) => data::export(args, &settings).await,
+        Command::Boundaries(args) => {
+            if data::boundaries(args, &settings).await? {
+                Ok(())
+            } else {
+                std::process::exit(2)
+            }
+        }
     }
 }
 

@@ -37,6 +37,9 @@ pub struct Config {
     pub gateway_url: Option<String>,
     /// The secret that signs each message to the gateway.
     pub gateway_secret: Option<String>,
+    /// The address residents reach the site at, for links printed on paper (house plates);
+    /// without it, the address the browser asking for the plates used.
+    pub public_url: Option<String>,
 }
 
 impl Config {
@@ -53,6 +56,7 @@ impl Config {
             secure_cookies: true,
             gateway_url: None,
             gateway_secret: None,
+            public_url: None,
         }
     }
 
@@ -73,6 +77,7 @@ pub struct AppState {
     pub session_ttl_seconds: i64,
     pub secure_cookies: bool,
     pub gateway: Option<outbox::Gateway>,
+    pub public_url: Option<String>,
 }
 
 /// A bound, not yet running server.
@@ -87,12 +92,16 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
     if let Some(u) = config.gateway_url.as_ref().filter(|u| !u.starts_with("http://")) {
         return Err(StartError::Gateway(u.clone()));
     }
+    if let Some(u) = config.public_url.as_ref().filter(|u| !u.starts_with("http://") && !u.starts_with("https://")) {
+        return Err(StartError::PublicUrl(u.clone()));
+    }
     let store = Store::open(&config.database_url, config.store_options()).await?;
     let state = AppState {
         store,
         session_ttl_seconds: config.session_ttl_seconds,
         secure_cookies: config.secure_cookies,
         gateway: config.gateway_url.as_ref().map(|u| outbox::Gateway::new(u, config.gateway_secret.clone())),
+        public_url: config.public_url.as_ref().map(|u| u.trim_end_matches('/').to_string()),
     };
     build_with_state(state, config.bind).await
 }
@@ -202,6 +211,7 @@ pub fn router(state: AppState) -> Router {
         store: state.store.clone(),
         session_ttl_seconds: state.session_ttl_seconds,
         secure_cookies: state.secure_cookies,
+        public_url: state.public_url.clone(),
     });
     routes
         .route(
@@ -236,4 +246,6 @@ pub enum StartError {
         "the gateway URL {0:?} must start with http:// (TLS is not built in: put a relay on the county's network in front of an HTTPS gateway)"
     )]
     Gateway(String),
+    #[error("the public URL {0:?} must start with https:// or http://")]
+    PublicUrl(String),
 }

@@ -634,7 +634,9 @@ pub(crate) fn check_geometry(s: &str) -> StoreResult<()> {
         ring.as_array().is_some_and(|pts| {
             pts.len() >= 4
                 && pts.iter().all(|p| {
-                    p.as_array().is_some_and(|xy| xy.len() >= 2 && xy.iter().take(2).all(serde_json::Value::is_f64))
+                    p.as_array().is_some_and(|xy| {
+                        xy.len() >= 2 && xy.iter().take(2).all(|v| v.as_f64().is_some_and(f64::is_finite))
+                    })
                 })
         })
     };

@@ -25,6 +25,8 @@ pub struct WebState {
     pub store: Store,
     pub session_ttl_seconds: i64,
     pub secure_cookies: bool,
+    /// The site's address for printed links; see the server's `Config::public_url`.
+    pub public_url: Option<String>,
 }
 
 /// The site's routes, ready to merge beside the JSON API.

@@ -62,8 +62,12 @@ pub fn qr_svg(text: &str) -> String {
     )
 }
 
-/// The site's own origin, as the browser that asked for the plates reached it.
-fn origin(headers: &HeaderMap, secure: bool) -> String {
+/// The site's origin for printed links: the configured public address, or else the one the
+/// browser that asked for the plates reached.
+fn origin(public_url: Option<&str>, headers: &HeaderMap, secure: bool) -> String {
+    if let Some(u) = public_url {
+        return u.to_string();
+    }
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
     let scheme = if secure && !host.starts_with("127.") && !host.starts_with("localhost") { "https" } else { "http" };
     format!("{scheme}://{host}")
@@ -105,7 +109,7 @@ async fn plates(
         let area = scoped(&s.store, Record::Area, id, s.store.area(scope, id).await).await?;
         let page = Page::new(Some(q.page.unwrap_or(1).max(1)), Some(PLATES_PER_PAGE))?;
         let list = s.store.plates(scope, id, page).await?;
-        let origin = origin(&headers, s.secure_cookies);
+        let origin = origin(s.public_url.as_deref(), &headers, s.secure_cookies);
         let plates = list
             .items
             .iter()
@@ -386,4 +390,18 @@ async fn accept(State(s): State<WebState>, v: Viewer, Path(id): Path<i64>, Form(
 
 async fn reject(State(s): State<WebState>, v: Viewer, Path(id): Path<i64>, Form(f): Form<ReviewForm>) -> Response {
     review(s, v, id, f, false).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plate_links_use_the_public_address_when_one_is_set() {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, "10.0.0.5:8080".parse().unwrap());
+        assert_eq!(origin(Some("https://wangge.xianyou.gov.cn"), &h, true), "https://wangge.xianyou.gov.cn");
+        assert_eq!(origin(None, &h, true), "https://10.0.0.5:8080");
+        assert_eq!(origin(None, &h, false), "http://10.0.0.5:8080");
+    }
 }
