@@ -24,6 +24,7 @@ mod error;
 mod export;
 mod import;
 mod migrate;
+mod open311;
 mod party;
 mod posts;
 mod registration;
@@ -54,6 +55,7 @@ pub use cases::{
     CaseEvent, CaseFilter, CaseRating, CaseView, Channel, DuplicateHint, Intake, MoveInput, NewCase, NewLocation,
     NewPhoto, NewReporter, Reporter,
 };
+pub use cases::{MAX_DESCRIPTION, MAX_PHOTO_BYTES, MAX_PHOTOS, sniff_image};
 pub use demo_cases::CaseReport;
 pub use demo_people::PeopleReport;
 pub use error::{StoreError, StoreResult};
@@ -62,6 +64,7 @@ pub use import::{
     ImportOptions, ImportReport, ImportSheet, KindCounts, MAX_LISTED_CHANGES, RowChange, RowError, parse_day,
 };
 pub use migrate::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE, Migration};
+pub use open311::{Jurisdiction, OPEN311_CAP, OPEN311_WINDOW_DAYS, OpenNote, OpenRequest, OpenUpdate, RequestSearch};
 pub use party::{
     CoBuildingFilter, CoBuildingKind, CoBuildingUnit, ContactFilter, ContactHousehold, NewCoBuildingUnit,
     NewContactHousehold, NewPartyMember, NewPartyOrganisation, PartyMember, PartyMemberFilter, PartyOrgKind,
