@@ -106,7 +106,7 @@ impl From<wangge_store::StoreError> for Errors {
 /// A W3C datetime with a mandatory zone (`Z` or `±hh:mm`); fractional seconds are accepted.
 pub fn parse_datetime(name: &str, s: &str) -> Result<DateTime<Utc>, String> {
     let bytes = s.as_bytes();
-    let shaped = bytes.len() >= 20
+    let shaped = bytes.len() >= 19
         && bytes[4] == b'-'
         && bytes[7] == b'-'
         && bytes[10] == b'T'
