@@ -19,6 +19,7 @@ mod cases;
 pub mod clock;
 mod crypto;
 mod demo_cases;
+mod demo_open311;
 mod demo_people;
 mod error;
 mod export;
@@ -57,6 +58,7 @@ pub use cases::{
 };
 pub use cases::{MAX_DESCRIPTION, MAX_PHOTO_BYTES, MAX_PHOTOS, sniff_image};
 pub use demo_cases::CaseReport;
+pub use demo_open311::demo_open311_key;
 pub use demo_people::PeopleReport;
 pub use error::{StoreError, StoreResult};
 pub use export::Exporter;

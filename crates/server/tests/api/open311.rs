@@ -501,6 +501,21 @@ async fn discovery_and_services_follow_the_spec(app: TestApp) {
     let (s, e) = both(app, "/open311/v2/services", "?lat=25.4", "-", "-").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(e[0]["description"].as_str().unwrap().contains("long"), "{e}");
+    // The demo's 12345 integration: its reports are public, its printed key posts.
+    let county = app.area_id("仙游县").await;
+    assert_eq!(app.store.seed_demo_open311(county, crate::DEMO_PASSWORD).await.unwrap(), 2);
+    let (_, demo) = both(app, "/open311/v2/requests", "?extensions=true", "requests", "service_requests").await;
+    let channels: Vec<&Value> = demo.as_array().unwrap().iter().map(|r| &r["extended_attributes"]["channel"]).collect();
+    assert_eq!(channels, [&json!("open311"), &json!("open311")]);
+    let key = wangge_store::demo_open311_key(crate::DEMO_PASSWORD);
+    let r = send(
+        app,
+        Method::POST,
+        "/open311/v2/requests.json",
+        Some(form(&[("api_key", key.as_str()), ("service_code", "parking"), ("address_string", "圣泉社区")])),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     // Tokens: every service is realtime, so no token exists.
     let (s, e) = both(app, "/open311/v2/tokens/abc123", "", "-", "-").await;
     assert_eq!((s, e[0]["code"].clone()), (StatusCode::NOT_FOUND, json!(404)));
