@@ -66,7 +66,9 @@ pub use import::{
     ImportOptions, ImportReport, ImportSheet, KindCounts, MAX_LISTED_CHANGES, RowChange, RowError, parse_day,
 };
 pub use migrate::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE, Migration};
-pub use open311::{Jurisdiction, OPEN311_CAP, OPEN311_WINDOW_DAYS, OpenNote, OpenRequest, OpenUpdate, RequestSearch};
+pub use open311::{
+    Jurisdiction, OPEN311_CAP, OPEN311_WINDOW_DAYS, OpenNote, OpenRequest, OpenUpdate, PushedUpdate, RequestSearch,
+};
 pub use party::{
     CoBuildingFilter, CoBuildingKind, CoBuildingUnit, ContactFilter, ContactHousehold, NewCoBuildingUnit,
     NewContactHousehold, NewPartyMember, NewPartyOrganisation, PartyMember, PartyMemberFilter, PartyOrgKind,

@@ -122,6 +122,18 @@ pub struct OpenUpdate {
     pub note: OpenNote,
 }
 
+/// An update a back office pushes (`POST servicerequestupdates`).
+#[derive(Debug, Clone)]
+pub struct PushedUpdate {
+    pub number: String,
+    /// The client's own id of the update: the same one twice is one update.
+    pub client_update_id: String,
+    /// The move its status stands for.
+    pub kind: MoveKind,
+    pub description: String,
+    pub media_urls: Vec<String>,
+}
+
 /// The FixMyStreet status of a move, or `None` for moves the public timeline leaves out.
 fn fms_status(kind: &str, data: Option<&serde_json::Value>) -> Option<&'static str> {
     let public = data.and_then(|d| d.get("public")).and_then(serde_json::Value::as_bool).unwrap_or(false);
@@ -485,16 +497,9 @@ impl Store {
     /// An update pushed by a back office through its key: the move its status stands for
     /// (a public comment when it stands for none), once per client update id. Returns the
     /// event written (or written before for the same update id).
-    pub async fn open311_push_update(
-        &self,
-        caller: &Caller,
-        county_id: i64,
-        number: &str,
-        client_update_id: &str,
-        kind: MoveKind,
-        description: &str,
-        media_urls: &[String],
-    ) -> StoreResult<i64> {
+    pub async fn open311_push_update(&self, caller: &Caller, county_id: i64, u: &PushedUpdate) -> StoreResult<i64> {
+        let (number, client_update_id, kind) = (u.number.as_str(), u.client_update_id.as_str(), u.kind);
+        let (description, media_urls) = (u.description.as_str(), u.media_urls.as_slice());
         let Some(post_id) = caller.post_id else {
             return Err(StoreError::Forbidden { message: "an update is pushed with a post's key".into() });
         };

@@ -870,7 +870,17 @@ async fn push_update(store: &Store, ask: &Ask) -> Result<(&'static str, Node), E
         return Err(Errors::bad("service_request_id, update_id and status are required"));
     };
     let event = store
-        .open311_push_update(&caller, county.county_id, number, update_id, kind, description, &media_urls)
+        .open311_push_update(
+            &caller,
+            county.county_id,
+            &wangge_store::PushedUpdate {
+                number: number.to_string(),
+                client_update_id: update_id.to_string(),
+                kind,
+                description: description.to_string(),
+                media_urls,
+            },
+        )
         .await
         .map_err(|e| match e {
             wangge_store::StoreError::NotFound { .. } => {
