@@ -407,12 +407,13 @@ async fn search(store: &Store, ask: &Ask) -> Result<(&'static str, Node), Errors
     let numbers = p.list("service_request_id");
     let mut q = RequestSearch { limit: OPEN311_CAP, ..RequestSearch::default() };
     let mut errors = Vec::new();
-    let page = positive(p, "page", i64::from(u32::MAX), &mut errors);
-    let size = positive(p, "page_size", MAX_PAGE_SIZE, &mut errors);
+    let (mut page, mut size) = (None, None);
     if !numbers.is_empty() {
-        // service_request_id overrides every other argument.
+        // service_request_id overrides every other argument, paging included.
         q.numbers = Some(numbers);
     } else {
+        page = positive(p, "page", i64::from(u32::MAX), &mut errors);
+        size = positive(p, "page_size", MAX_PAGE_SIZE, &mut errors);
         q.codes = p.list("service_code");
         let mut open = (false, false);
         for s in p.list("status") {

@@ -636,7 +636,10 @@ async fn requests_are_posted_and_read_back(app: TestApp) {
     let (_, o) = both(
         app,
         "/open311/v2/requests",
-        &format!("?service_request_id={first},{second},{private}&status=closed&service_code=parking"),
+        &format!(
+            "?service_request_id={first},{second},{private}&status=closed&service_code=parking&page=9&page_size=x\
+             &start_date=2020-01-01T00:00:00"
+        ),
         "requests",
         "service_requests",
     )
