@@ -148,11 +148,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 );
                 let pending = store.seed_demo_registrations("圣泉社区").await?;
                 eprintln!("{pending} self-registrations from house QR plates wait for review in 圣泉社区");
+                let sent = store.seed_demo_open311(county.items[0].id, &password).await?;
+                eprintln!("the 12345 platform's Open311 integration sent {sent} reports");
             }
             let password = settings.demo_password(&name)?;
             eprintln!(
                 "sign in as county-350322 (county), town-350322100 (鲤南镇), station-350322100001 (圣泉社区), \
                  grid-350322100001001 or unit-350322100001001001, with the password {password}"
+            );
+            eprintln!(
+                "Open311 GeoReport v2 is at /open311/v2 (discovery.json); the 12345 platform's api_key is {}",
+                wangge_store::demo_open311_key(&password)
             );
             store.close().await;
             if no_serve {

@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 mod jobs;
+pub mod open311;
 pub mod outbox;
 
 use std::net::SocketAddr;
@@ -221,6 +222,7 @@ pub fn router(state: AppState) -> Router {
                 async move { axum::Json(doc) }
             }),
         )
+        .merge(open311::routes())
         .fallback(not_found)
         .with_state(state)
         .merge(web)
@@ -230,6 +232,8 @@ pub fn router(state: AppState) -> Router {
 async fn not_found(req: axum::extract::Request) -> axum::response::Response {
     if req.uri().path().starts_with("/api/") {
         axum::response::IntoResponse::into_response(api::not_found().await)
+    } else if req.uri().path().starts_with("/open311/") {
+        open311::not_found_text()
     } else {
         wangge_web::not_found(req).await
     }

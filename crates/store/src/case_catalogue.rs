@@ -44,6 +44,12 @@ pub enum QuestionKind {
     Number,
     Boolean,
     Choice,
+    /// Any number of the choices.
+    MultiChoice,
+    /// Several lines of text.
+    LongText,
+    /// An instant with its zone (RFC 3339).
+    Datetime,
 }
 
 /// An extra question a category asks at intake.
@@ -228,7 +234,17 @@ const DEFAULTS: &[DefaultCategory] = &[
         private: false,
         routing: Routing::Territory,
         severity: Severity::General,
-        questions: &[],
+        questions: &[
+            (
+                "structure",
+                "搭建类型",
+                "What is being built",
+                QuestionKind::MultiChoice,
+                false,
+                &["extension", "roof_shed", "enclosure_wall", "other"],
+            ),
+            ("started", "开工时间", "When building started", QuestionKind::Datetime, false, &[]),
+        ],
         promise_zh: PROMISE_ZH,
         promise_en: PROMISE_EN,
     },
@@ -264,7 +280,7 @@ const DEFAULTS: &[DefaultCategory] = &[
         private: false,
         routing: Routing::Territory,
         severity: Severity::General,
-        questions: &[],
+        questions: &[("details", "详细情况", "Details of the question", QuestionKind::LongText, false, &[])],
         promise_zh: "咨询类诉求可当场答复。",
         promise_en: "Inquiries are answered on the spot where possible.",
     },
@@ -462,7 +478,7 @@ impl Store {
                         "question keys are distinct, in lower case letters and _",
                     ));
                 }
-                if q.kind == QuestionKind::Choice && q.choices.is_empty() {
+                if matches!(q.kind, QuestionKind::Choice | QuestionKind::MultiChoice) && q.choices.is_empty() {
                     return Err(StoreError::invalid(
                         "questions",
                         "bad_question",
@@ -612,6 +628,19 @@ pub(crate) fn check_answers(questions: &[Question], answers: &serde_json::Value)
             QuestionKind::Number => v.is_number(),
             QuestionKind::Boolean => v.is_boolean(),
             QuestionKind::Choice => v.as_str().is_some_and(|s| q.choices.iter().any(|c| c == s)),
+            // One choice alone is taken as a list of one (a form's single select sends that).
+            QuestionKind::MultiChoice => match v {
+                serde_json::Value::String(s) => q.choices.contains(s),
+                serde_json::Value::Array(items) => {
+                    let mut seen = std::collections::HashSet::new();
+                    !items.is_empty()
+                        && items.iter().all(|i| i.as_str().is_some_and(|s| q.choices.iter().any(|c| c == s)))
+                        && items.iter().all(|i| seen.insert(i.to_string()))
+                }
+                _ => false,
+            },
+            QuestionKind::LongText => v.as_str().is_some_and(|s| !s.trim().is_empty() && s.chars().count() <= 2000),
+            QuestionKind::Datetime => v.as_str().is_some_and(|s| chrono::DateTime::parse_from_rfc3339(s).is_ok()),
         };
         if !ok {
             let want = match q.kind {
@@ -619,6 +648,9 @@ pub(crate) fn check_answers(questions: &[Question], answers: &serde_json::Value)
                 QuestionKind::Number => "a number".into(),
                 QuestionKind::Boolean => "true or false".into(),
                 QuestionKind::Choice => format!("one of {}", q.choices.join(", ")),
+                QuestionKind::MultiChoice => format!("a list of distinct values among {}", q.choices.join(", ")),
+                QuestionKind::LongText => "a text of at most 2000 characters".into(),
+                QuestionKind::Datetime => "a date and time with its zone, like 2026-03-02T09:00:00+08:00".into(),
             };
             return Err(bad(format!("the answer to {:?} must be {want}", q.key)));
         }
@@ -639,6 +671,30 @@ mod tests {
         assert_eq!(Routing::parse("post:king"), None);
         assert_eq!(level_of_path("/1/2/3/"), Some(Level::Community));
         assert_eq!(level_of_path("/"), None);
+    }
+
+    #[test]
+    fn lists_long_texts_and_datetimes_are_checked() {
+        let q = |key: &str, kind, choices: &[&str]| Question {
+            key: key.into(),
+            label_zh: key.into(),
+            label_en: key.into(),
+            kind,
+            required: false,
+            choices: choices.iter().map(|c| (*c).to_string()).collect(),
+        };
+        let qs = vec![
+            q("what", QuestionKind::MultiChoice, &["wall", "shed"]),
+            q("when", QuestionKind::Datetime, &[]),
+            q("more", QuestionKind::LongText, &[]),
+        ];
+        assert!(check_answers(&qs, &json!({"what": ["wall", "shed"], "when": "2026-03-02T09:00:00+08:00"})).is_ok());
+        assert!(check_answers(&qs, &json!({"what": "wall", "more": "line one\nline two"})).is_ok());
+        assert!(check_answers(&qs, &json!({"what": ["wall", "wall"]})).is_err(), "distinct");
+        assert!(check_answers(&qs, &json!({"what": ["roof"]})).is_err());
+        assert!(check_answers(&qs, &json!({"what": []})).is_err());
+        assert!(check_answers(&qs, &json!({"when": "2026-03-02T09:00:00"})).is_err(), "a zone is needed");
+        assert!(check_answers(&qs, &json!({"more": "x".repeat(2001)})).is_err());
     }
 
     #[test]

@@ -137,6 +137,8 @@ pub struct NewCase {
 /// The largest photo accepted.
 pub const MAX_PHOTO_BYTES: usize = 5 * 1024 * 1024;
 pub const MAX_PHOTOS: usize = 9;
+/// The longest description of a case, in characters.
+pub const MAX_DESCRIPTION: usize = 4000;
 /// How long a reporter has to rate (or say "not fixed") before a verified case closes unrated.
 pub const RATING_WINDOW_HOURS: i64 = 72;
 /// A whistle summons to the scene within this many minutes (the historical practice).
@@ -1472,7 +1474,8 @@ impl Store {
             }
             Err(e) => return Err(e),
         };
-        let description = checked_text("description", &new.description, 2000)?;
+        // 4000 as Open311 allows, so that a report from any channel fits.
+        let description = checked_text("description", &new.description, MAX_DESCRIPTION)?;
         check_answers(&cat.questions, &new.answers)?;
         check_photos(&new.photos)?;
         let answered = opt_text("answered", new.answered.as_deref(), 2000)?;

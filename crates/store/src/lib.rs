@@ -19,11 +19,13 @@ mod cases;
 pub mod clock;
 mod crypto;
 mod demo_cases;
+mod demo_open311;
 mod demo_people;
 mod error;
 mod export;
 mod import;
 mod migrate;
+mod open311;
 pub mod outbox;
 mod party;
 mod posts;
@@ -55,7 +57,9 @@ pub use cases::{
     CaseEvent, CaseFilter, CaseRating, CaseView, Channel, DuplicateHint, Intake, MoveInput, NewCase, NewLocation,
     NewPhoto, NewReporter, Reporter,
 };
+pub use cases::{MAX_DESCRIPTION, MAX_PHOTO_BYTES, MAX_PHOTOS, sniff_image};
 pub use demo_cases::CaseReport;
+pub use demo_open311::demo_open311_key;
 pub use demo_people::PeopleReport;
 pub use error::{StoreError, StoreResult};
 pub use export::Exporter;
@@ -63,6 +67,9 @@ pub use import::{
     ImportOptions, ImportReport, ImportSheet, KindCounts, MAX_LISTED_CHANGES, RowChange, RowError, parse_day,
 };
 pub use migrate::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE, Migration};
+pub use open311::{
+    Jurisdiction, OPEN311_CAP, OPEN311_WINDOW_DAYS, OpenNote, OpenRequest, OpenUpdate, PushedUpdate, RequestSearch,
+};
 pub use party::{
     CoBuildingFilter, CoBuildingKind, CoBuildingUnit, ContactFilter, ContactHousehold, NewCoBuildingUnit,
     NewContactHousehold, NewPartyMember, NewPartyOrganisation, PartyMember, PartyMemberFilter, PartyOrgKind,

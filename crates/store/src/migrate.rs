@@ -20,6 +20,7 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
     Migration { version: 4, name: "party", sql: include_str!("../migrations/sqlite/0004_party.sql") },
     Migration { version: 5, name: "cases", sql: include_str!("../migrations/sqlite/0005_cases.sql") },
     Migration { version: 6, name: "data", sql: include_str!("../migrations/sqlite/0006_data.sql") },
+    Migration { version: 7, name: "open311", sql: include_str!("../migrations/sqlite/0007_open311.sql") },
     Migration { version: 10, name: "lists", sql: include_str!("../migrations/sqlite/0010_lists.sql") },
 ];
 
@@ -30,6 +31,7 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
     Migration { version: 4, name: "party", sql: include_str!("../migrations/postgres/0004_party.sql") },
     Migration { version: 5, name: "cases", sql: include_str!("../migrations/postgres/0005_cases.sql") },
     Migration { version: 6, name: "data", sql: include_str!("../migrations/postgres/0006_data.sql") },
+    Migration { version: 7, name: "open311", sql: include_str!("../migrations/postgres/0007_open311.sql") },
     Migration { version: 10, name: "lists", sql: include_str!("../migrations/postgres/0010_lists.sql") },
 ];
 

@@ -7,6 +7,7 @@ mod cases;
 mod concurrency;
 mod data;
 mod matrix;
+mod open311;
 mod openapi;
 mod party;
 mod plates;

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::TestApp;
 
-crate::on_both_engines!(no_caller_reaches_outside_its_scope);
+crate::on_both_engines!(no_caller_reaches_outside_its_scope, open311_writes_need_a_key_within_its_scope);
 
 /// Records of Hongqiao Community, outside every caller's scope.
 struct Targets {
@@ -427,4 +427,64 @@ async fn no_caller_reaches_outside_its_scope(app: TestApp) {
         }
     }
     assert_eq!(delta("audit_events"), delta("accounts"), "refused requests left audit events");
+}
+
+/// Open311 (outside the OpenAPI document, so listed here by hand): both writes need a key and
+/// act only within the key's post's scope; the public reads never show a private category.
+async fn open311_writes_need_a_key_within_its_scope(app: TestApp) {
+    use crate::open311::{form, get, send, world};
+    let w = world(app).await;
+    let app = &w.app;
+    let private = w.report("neighbour_dispute", &[("attribute[parties]", "2")]).await;
+    let public = w.report("exposed_rubbish", &[]).await;
+    let counts = || async {
+        let mut out = fingerprint(app).await;
+        for t in ["open311_requests", "open311_updates"] {
+            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {t}")))
+                .fetch_one(app.store.pool())
+                .await
+                .unwrap();
+            out.push((t.to_string(), n));
+        }
+        out
+    };
+    let before = counts().await;
+    let keys: [(&str, Option<&str>); 3] =
+        [("no key", None), ("a wrong key", Some("0000")), ("another grid's chief", Some(&w.other_grid_chief))];
+    for (who, key) in keys {
+        for fmt in ["json", "xml"] {
+            let mut pairs = vec![("service_code", "exposed_rubbish"), ("address_id", w.household.as_str())];
+            pairs.extend(key.map(|k| ("api_key", k)));
+            let r = send(app, Method::POST, &format!("/open311/v2/requests.{fmt}"), Some(form(&pairs))).await;
+            let want = if key == Some(&w.other_grid_chief) { StatusCode::BAD_REQUEST } else { StatusCode::FORBIDDEN };
+            assert_eq!(r.status, want, "{who} posts a request: {}", r.body);
+            assert!(r.body.contains("<errors>") || r.body.starts_with("[{\"code\""), "{who}: {}", r.body);
+            let mut pairs = vec![
+                ("service_request_id", public.as_str()),
+                ("update_id", "m-1"),
+                ("status", "FIXED"),
+                ("updated_datetime", "2026-03-02T10:00:00+08:00"),
+                ("description", "done"),
+            ];
+            pairs.extend(key.map(|k| ("api_key", k)));
+            let r =
+                send(app, Method::POST, &format!("/open311/v2/servicerequestupdates.{fmt}"), Some(form(&pairs))).await;
+            let want = if key == Some(&w.other_grid_chief) { StatusCode::NOT_FOUND } else { StatusCode::FORBIDDEN };
+            assert_eq!(r.status, want, "{who} pushes an update: {}", r.body);
+        }
+    }
+    assert_eq!(before, counts().await, "refused Open311 writes changed something");
+    for fmt in ["json", "xml"] {
+        let r = get(app, &format!("/open311/v2/requests/{private}.{fmt}")).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+        for path in [
+            format!("/open311/v2/requests.{fmt}?extensions=true"),
+            format!("/open311/v2/requests.{fmt}?service_request_id={private},{public}"),
+            format!("/open311/v2/servicerequestupdates.{fmt}?service_request_id={private},{public}"),
+        ] {
+            let r = get(app, &path).await;
+            assert_eq!(r.status, StatusCode::OK, "{path}");
+            assert!(r.body.contains(&public) && !r.body.contains(&private), "{path}: {}", r.body);
+        }
+    }
 }
