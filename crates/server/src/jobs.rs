@@ -26,6 +26,11 @@ pub fn start(store: Store) {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "case jobs failed; retrying at the next tick"),
             }
+            match store.run_due_mediation_follow_ups(store.now()).await {
+                Ok(n) if n > 0 => tracing::info!(n, "mediation follow-ups reminded"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "mediation follow-ups failed; retrying at the next tick"),
+            }
         }
     });
 }

@@ -21,16 +21,21 @@ mod crypto;
 mod demo_cases;
 mod demo_people;
 mod error;
+mod evaluations;
 mod export;
 mod import;
+mod mediation;
 mod migrate;
+mod notices;
 mod party;
 mod posts;
 mod registration;
 mod registry;
+mod rooms;
 mod sql;
 mod stats;
 pub mod template;
+mod visits;
 
 use std::time::Duration;
 
@@ -57,11 +62,14 @@ pub use cases::{
 pub use demo_cases::CaseReport;
 pub use demo_people::PeopleReport;
 pub use error::{StoreError, StoreResult};
+pub use evaluations::{EvaluationSnapshot, NewEvaluation};
 pub use export::Exporter;
 pub use import::{
     ImportOptions, ImportReport, ImportSheet, KindCounts, MAX_LISTED_CHANGES, RowChange, RowError, parse_day,
 };
+pub use mediation::{Mediation, MediationFilter, MediationPerson, MediationSession, NewMediation, NewPerson, Outcome};
 pub use migrate::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE, Migration};
+pub use notices::{NewNotice, Notice, NoticeFilter, NoticeKind, NoticeState};
 pub use party::{
     CoBuildingFilter, CoBuildingKind, CoBuildingUnit, ContactFilter, ContactHousehold, NewCoBuildingUnit,
     NewContactHousehold, NewPartyMember, NewPartyOrganisation, PartyMember, PartyMemberFilter, PartyOrgKind,
@@ -77,7 +85,13 @@ pub use registry::{
     NewHouse, NewHousehold, NewResident, RELATIONS, Resident, ResidentFilter, ResidentPatch, ResidentTag,
     RevealedResident, TagKind,
 };
+pub use rooms::{
+    Attendee, Booking, CheckIn, Choice, DEFAULT_SUPPORT_THRESHOLD, Decision, FollowUp, Invitation, LivingRoom, Meeting,
+    MeetingFilter, NewFollowUp, NewLivingRoom, NewMeeting, NewTopic, PublicMeeting, RoomFigures, RoomFilter, Topic,
+    TopicFilter, TopicState, VoteMode,
+};
 pub use template::SheetKind;
+pub use visits::{NewVisit, UnvisitedHousehold, Visit, VisitCase, VisitFilter};
 pub use wangge_core::{Caller, Permission, PostKind, Scope};
 
 /// Which engine a store runs on.
