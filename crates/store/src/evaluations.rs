@@ -202,12 +202,14 @@ impl Store {
     pub async fn evaluation_snapshots(
         &self,
         caller: &Caller,
+        within: Option<i64>,
         post_id: Option<i64>,
         page: Page,
     ) -> StoreResult<Paged<EvaluationSnapshot>> {
         audit::require(caller, Permission::ReadRegistry)?;
         let mut filter = Sql::new(" FROM evaluation_snapshots WHERE 1 = 1");
-        filter.in_range("area_path", &caller.scope().path_range());
+        let range = self.range_within(caller.scope(), within).await?;
+        filter.in_range("area_path", &range);
         if let Some(p) = post_id {
             filter.push(" AND post_id = ").bind(p);
         }

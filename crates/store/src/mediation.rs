@@ -78,6 +78,8 @@ pub enum Outcome {
 
 #[derive(Debug, Clone, Default)]
 pub struct MediationFilter {
+    /// Only disputes located in this area's subtree.
+    pub within: Option<i64>,
     pub state: Option<String>,
     /// Only those whose follow-up visit is due and not yet made.
     pub follow_up_due: bool,
@@ -316,6 +318,10 @@ impl Store {
         audit::require(caller, Permission::ReadRegistry)?;
         let mut filter = Sql::new(" FROM mediations m WHERE 1 = 1");
         filter.in_range("m.owner_path", &caller.scope().path_range());
+        if let Some(w) = f.within {
+            let r = self.range_within(caller.scope(), Some(w)).await?;
+            filter.in_range("m.area_path", &r);
+        }
         if let Some(s) = f.state.as_deref() {
             if !["open", "agreed", "referred", "followed_up"].contains(&s) {
                 return Err(StoreError::invalid(

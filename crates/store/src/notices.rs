@@ -80,6 +80,8 @@ pub struct NewNotice {
 
 #[derive(Debug, Clone, Default)]
 pub struct NoticeFilter {
+    /// Only notices of this area's subtree.
+    pub within: Option<i64>,
     pub state: Option<NoticeState>,
     pub kind: Option<NoticeKind>,
     /// Published notices that reach the caller from areas above its post, too.
@@ -184,6 +186,10 @@ impl Store {
             filter.push("))");
         }
         filter.push(")");
+        if let Some(w) = f.within {
+            let r = self.range_within(caller.scope(), Some(w)).await?;
+            filter.in_range("n.area_path", &r);
+        }
         if let Some(s) = f.state {
             filter.push(" AND n.state = ").bind(s.as_str());
         }

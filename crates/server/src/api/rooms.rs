@@ -586,6 +586,8 @@ async fn public_notices(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MediationQuery {
+    /// Only disputes located in this area's subtree.
+    area_id: Option<i64>,
     /// `open`, `agreed`, `referred` or `followed_up`.
     state: Option<String>,
     /// Only agreements whose follow-up visit is due.
@@ -601,7 +603,7 @@ async fn list_mediations(
     ApiQuery(q): ApiQuery<MediationQuery>,
     ApiQuery(p): ApiQuery<Paging>,
 ) -> ApiResult<Json<Paged<Mediation>>> {
-    let f = MediationFilter { state: q.state, follow_up_due: q.follow_up_due.unwrap_or(false) };
+    let f = MediationFilter { within: q.area_id, state: q.state, follow_up_due: q.follow_up_due.unwrap_or(false) };
     Ok(Json(s.store.list_mediations(&caller, &f, p.page()?).await?))
 }
 
@@ -820,6 +822,7 @@ async fn unvisited(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct NoticeQuery {
+    area_id: Option<i64>,
     state: Option<NoticeState>,
     kind: Option<NoticeKind>,
     /// Also published notices from areas above the caller's post (the home page's list).
@@ -834,7 +837,8 @@ async fn list_notices(
     ApiQuery(q): ApiQuery<NoticeQuery>,
     ApiQuery(p): ApiQuery<Paging>,
 ) -> ApiResult<Json<Paged<Notice>>> {
-    let f = NoticeFilter { state: q.state, kind: q.kind, reaching_me: q.reaching_me.unwrap_or(false) };
+    let f =
+        NoticeFilter { within: q.area_id, state: q.state, kind: q.kind, reaching_me: q.reaching_me.unwrap_or(false) };
     Ok(Json(s.store.list_notices(&caller, &f, p.page()?).await?))
 }
 
@@ -932,6 +936,7 @@ async fn evaluate(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SnapshotQuery {
+    area_id: Option<i64>,
     post_id: Option<i64>,
 }
 
@@ -944,7 +949,7 @@ async fn list_snapshots(
     ApiQuery(q): ApiQuery<SnapshotQuery>,
     ApiQuery(p): ApiQuery<Paging>,
 ) -> ApiResult<Json<Paged<EvaluationSnapshot>>> {
-    Ok(Json(s.store.evaluation_snapshots(&caller, q.post_id, p.page()?).await?))
+    Ok(Json(s.store.evaluation_snapshots(&caller, q.area_id, q.post_id, p.page()?).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
