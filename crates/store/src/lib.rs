@@ -20,6 +20,7 @@ pub mod clock;
 mod crypto;
 mod demo_cases;
 mod demo_people;
+mod demo_rooms;
 mod error;
 mod evaluations;
 mod export;
@@ -61,6 +62,7 @@ pub use cases::{
 };
 pub use demo_cases::CaseReport;
 pub use demo_people::PeopleReport;
+pub use demo_rooms::RoomReport;
 pub use error::{StoreError, StoreResult};
 pub use evaluations::{EvaluationSnapshot, NewEvaluation};
 pub use export::Exporter;

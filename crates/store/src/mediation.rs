@@ -40,6 +40,7 @@ pub struct Mediation {
     pub room_id: Option<i64>,
     /// `open`, `agreed`, `referred`, or `followed_up` after the follow-up visit.
     pub state: String,
+    /// Parties, mediators and sessions are filled on the single mediation, empty in lists.
     pub parties: Vec<MediationPerson>,
     pub mediators: Vec<MediationPerson>,
     pub sessions: Vec<MediationSession>,

@@ -23,6 +23,7 @@ crate::on_both_engines!(
     notices_are_reviewed_published_and_withdrawn,
     residents_evaluate_posts_and_results_freeze,
     bad_input_is_refused_and_nothing_is_written,
+    the_demo_tells_the_living_room_story,
 );
 
 fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> NaiveDateTime {
@@ -983,4 +984,31 @@ async fn bad_input_is_refused_and_nothing_is_written(app: TestApp) {
         assert!(v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
         assert_eq!(snapshot(&w.app).await, before, "{who} {path} {body} wrote something");
     }
+}
+
+async fn the_demo_tells_the_living_room_story(app: TestApp) {
+    let app = app.with_demo().await;
+    let r = app.store.seed_demo_rooms().await.expect("the living rooms' story is told");
+    assert_eq!((r.rooms, r.meetings, r.decisions, r.follow_ups, r.mediations), (3, 2, 3, 3, 1), "{r:?}");
+    assert_eq!((r.visits, r.notices), (12, 2));
+    // Lanxin Garden's meeting page shows its three decisions, two follow-ups closed.
+    let lanxin = app.area_id("兰馨园网格").await;
+    let (_, list) = app.call_as(None, Method::GET, &format!("/api/v1/public/meetings?area_id={lanxin}"), None).await;
+    assert_eq!(list["total"], 1, "{list}");
+    let (_, m) =
+        app.call_as(None, Method::GET, &format!("/api/v1/public/meetings/{}", list["items"][0]["id"]), None).await;
+    let states: Vec<&str> =
+        m["decisions"].as_array().unwrap().iter().map(|d| d["follow_ups"][0]["case_state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["closed", "closed", "signed"], "{m}");
+    let (_, n) = app.call_as(None, Method::GET, &format!("/api/v1/public/notices?area_id={lanxin}"), None).await;
+    assert_eq!(n["items"][0]["kind"], "village_affairs", "{n}");
+    let (_, med) = app.get("/api/v1/mediations?state=followed_up").await;
+    let (_, med) = app.get(&format!("/api/v1/mediations/{}", med["items"][0]["id"])).await;
+    assert_eq!(med["mediators"][1]["title"], "乡贤", "{med}");
+    let (_, fig) = app.get("/api/v1/living-room-figures").await;
+    assert_eq!(
+        (fig["meetings_held"].as_i64(), fig["decisions_followed_up"].as_i64(), fig["disputes_settled"].as_i64()),
+        (Some(1), Some(3), Some(1)),
+        "{fig}"
+    );
 }
