@@ -437,6 +437,24 @@ async fn a_topic_walks_to_a_decision_and_its_follow_up_closes(app: TestApp) {
         (p["present_households"].as_i64(), p["minutes"].as_str()),
         (Some(3), Some("到会4人，讨论楼道堆物整治。"))
     );
+    // The same on the meeting's web page, for residents on a phone, in both languages.
+    for (lang, adopted, done) in [("en", "Adopted", "Done"), ("zh-CN", "通过", "已办结")] {
+        let resp = w
+            .app
+            .client
+            .get(format!("{}/meetings/{mid}/public", w.app.base))
+            .header("accept-language", lang)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let html = resp.text().await.unwrap();
+        for want in ["一周内清理楼道堆物，由单元长督促", "清理3号楼楼道堆物", adopted, done] {
+            assert!(html.contains(want), "{lang}: the page lacks {want}: {html}");
+        }
+    }
+    let resp = w.app.client.get(format!("{}/meetings/999999/public", w.app.base)).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     let (_, list) =
         w.app.call_as(None, Method::GET, &format!("/api/v1/public/meetings?area_id={}", w.unit), None).await;
     assert_eq!(list["total"], 0, "a unit's page lists the meetings of its own subtree only: {list}");
@@ -682,7 +700,12 @@ async fn notices_are_reviewed_published_and_withdrawn(app: TestApp) {
     assert_eq!(home["total"], 0);
     let (s, _) = w.get(&w.other_grid_chief, &format!("/api/v1/notices/{id}")).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+    let page = format!("{}/notices/public?area_id={}", w.app.base, w.unit);
+    let html = w.app.client.get(&page).header("accept-language", "zh-CN").send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("2026年一季度村务公开") && html.contains("村务公开"), "{html}");
     w.ok(&w.grid_chief, &step("withdraw"), json!({}), StatusCode::OK).await;
+    let html = w.app.client.get(&page).send().await.unwrap().text().await.unwrap();
+    assert!(!html.contains("2026年一季度村务公开"), "withdrawn notices leave the page");
     let (_, p) = w.app.call_as(None, Method::GET, &public, None).await;
     assert_eq!(p["total"], 0, "withdrawn");
     let (s, _) = w.post(&w.grid_chief, &step("reopen"), json!({})).await;
