@@ -24,6 +24,7 @@ crate::on_both_engines!(
     residents_evaluate_posts_and_results_freeze,
     bad_input_is_refused_and_nothing_is_written,
     the_demo_tells_the_living_room_story,
+    a_grid_worker_records_a_visit_on_the_web,
 );
 
 fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> NaiveDateTime {
@@ -1034,4 +1035,39 @@ async fn the_demo_tells_the_living_room_story(app: TestApp) {
         (Some(1), Some(3), Some(1)),
         "{fig}"
     );
+}
+
+async fn a_grid_worker_records_a_visit_on_the_web(app: TestApp) {
+    let w = world(app).await;
+    let login: String =
+        sqlx::query_scalar("SELECT a.login FROM accounts a JOIN posts p ON p.account_id = a.id WHERE p.id = $1")
+            .bind(w.grid_chief_post)
+            .fetch_one(w.app.store.pool())
+            .await
+            .unwrap();
+    let web = crate::web::Web::sign_in(&w.app, &login).await;
+    let page = format!("/households/{}/visits", w.a.household);
+    let (s, body) = web.get(&page).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert!(body.contains(r#"id="no-visits""#) && body.contains(r#"name="case_category""#), "{body}");
+    let before = snapshot(&w.app).await;
+    // Without the session's token, with nothing found, or at another grid's household: refused.
+    let form = [("found", "楼道堆放杂物"), ("case_category", "road_occupation")];
+    let (s, _) = web.post(&page, &form, false).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, body) = web.post(&page, &[("found", " ")], true).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains(r#"id="found-error""#), "{body}");
+    let (s, _) = web.post(&format!("/households/{}/visits", w.outsider.household), &form, true).await;
+    assert!(s == StatusCode::NOT_FOUND || s == StatusCode::FORBIDDEN, "{s}");
+    assert_eq!(snapshot(&w.app).await, before, "refused forms wrote nothing");
+    // The visit files its case in the same step.
+    let (s, _) = web.post(&page, &form, true).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, body) = web.get(&page).await;
+    assert!(body.contains("楼道堆放杂物") && body.contains("/cases/"), "{body}");
+    let (_, v) = w.get(&w.grid_chief, &format!("/api/v1/visits?household_id={}", w.a.household)).await;
+    let case = v["items"][0]["case_id"].as_i64().expect("a case was filed");
+    let (_, c) = w.get(&w.grid_chief, &format!("/api/v1/cases/{case}")).await;
+    assert_eq!((c["channel"].as_str(), c["category"].as_str()), (Some("patrol"), Some("road_occupation")));
 }
