@@ -146,6 +146,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     "cases: {} ({} closed, {} open, {} escalations), {} events",
                     cases.cases, cases.closed, cases.open, cases.escalations, cases.events
                 );
+                let rooms = store.seed_demo_rooms().await?;
+                eprintln!(
+                    "living rooms: {} rooms, {} meetings, {} decisions ({} followed up by cases), {} mediations, \
+                     {} visits, {} notices",
+                    rooms.rooms,
+                    rooms.meetings,
+                    rooms.decisions,
+                    rooms.follow_ups,
+                    rooms.mediations,
+                    rooms.visits,
+                    rooms.notices
+                );
                 let pending = store.seed_demo_registrations("圣泉社区").await?;
                 eprintln!("{pending} self-registrations from house QR plates wait for review in 圣泉社区");
                 let sent = store.seed_demo_open311(county.items[0].id, &password).await?;

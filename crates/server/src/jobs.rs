@@ -27,6 +27,11 @@ pub fn start(store: Store, gateway: Option<crate::outbox::Gateway>) {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "case jobs failed; retrying at the next tick"),
             }
+            match store.run_due_mediation_follow_ups(store.now()).await {
+                Ok(n) if n > 0 => tracing::info!(n, "mediation follow-ups reminded"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "mediation follow-ups failed; retrying at the next tick"),
+            }
             if let Some(g) = &gateway {
                 match crate::outbox::deliver_due(&store, g, store.now()).await {
                     Ok(d) if d != Default::default() => tracing::info!(?d, "outbox delivered"),

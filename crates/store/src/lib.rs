@@ -21,19 +21,25 @@ mod crypto;
 mod demo_cases;
 mod demo_open311;
 mod demo_people;
+mod demo_rooms;
 mod error;
+mod evaluations;
 mod export;
 mod import;
+mod mediation;
 mod migrate;
+mod notices;
 mod open311;
 pub mod outbox;
 mod party;
 mod posts;
 mod registration;
 mod registry;
+mod rooms;
 mod sql;
 mod stats;
 pub mod template;
+mod visits;
 
 use std::time::Duration;
 
@@ -61,12 +67,16 @@ pub use cases::{MAX_DESCRIPTION, MAX_PHOTO_BYTES, MAX_PHOTOS, sniff_image};
 pub use demo_cases::CaseReport;
 pub use demo_open311::demo_open311_key;
 pub use demo_people::PeopleReport;
+pub use demo_rooms::RoomReport;
 pub use error::{StoreError, StoreResult};
+pub use evaluations::{EvaluationSnapshot, NewEvaluation};
 pub use export::Exporter;
 pub use import::{
     ImportOptions, ImportReport, ImportSheet, KindCounts, MAX_LISTED_CHANGES, RowChange, RowError, parse_day,
 };
+pub use mediation::{Mediation, MediationFilter, MediationPerson, MediationSession, NewMediation, NewPerson, Outcome};
 pub use migrate::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE, Migration};
+pub use notices::{NewNotice, Notice, NoticeFilter, NoticeKind, NoticeState};
 pub use open311::{
     Jurisdiction, OPEN311_CAP, OPEN311_WINDOW_DAYS, OpenNote, OpenRequest, OpenUpdate, PushedUpdate, RequestSearch,
 };
@@ -85,7 +95,13 @@ pub use registry::{
     NewHouse, NewHousehold, NewResident, RELATIONS, Resident, ResidentFilter, ResidentPatch, ResidentTag,
     RevealedResident, TagKind,
 };
+pub use rooms::{
+    Attendee, Booking, CheckIn, Choice, DEFAULT_SUPPORT_THRESHOLD, Decision, FollowUp, Invitation, LivingRoom, Meeting,
+    MeetingFilter, NewFollowUp, NewLivingRoom, NewMeeting, NewTopic, PublicMeeting, RoomFigures, RoomFilter, Topic,
+    TopicFilter, TopicState, VoteMode,
+};
 pub use template::SheetKind;
+pub use visits::{NewVisit, UnvisitedHousehold, Visit, VisitCase, VisitFilter};
 pub use wangge_core::{Caller, Permission, PostKind, Scope};
 
 /// Which engine a store runs on.

@@ -24,6 +24,7 @@ const FILES: &[(&str, &str, &str)] = &[
     ("areas", include_str!("../locales/zh-CN/areas.ftl"), include_str!("../locales/en/areas.ftl")),
     ("cases", include_str!("../locales/zh-CN/cases.ftl"), include_str!("../locales/en/cases.ftl")),
     ("data", include_str!("../locales/zh-CN/data.ftl"), include_str!("../locales/en/data.ftl")),
+    ("rooms", include_str!("../locales/zh-CN/rooms.ftl"), include_str!("../locales/en/rooms.ftl")),
 ];
 
 type Bundle = FluentBundle<FluentResource>;

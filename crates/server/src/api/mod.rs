@@ -8,6 +8,7 @@ mod houses;
 mod party;
 mod people;
 mod residents;
+mod rooms;
 mod session;
 mod tags;
 
@@ -41,6 +42,17 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .nest("/rates", cases::rate_routes())
         .nest("/calendars", cases::calendar_routes())
         .nest("/public/cases", cases::public_routes())
+        .nest("/living-rooms", rooms::room_routes())
+        .nest("/living-room-figures", rooms::figure_routes())
+        .nest("/topics", rooms::topic_routes())
+        .nest("/meetings", rooms::meeting_routes())
+        .nest("/decisions", rooms::decision_routes())
+        .nest("/public", rooms::public_routes())
+        .nest("/mediations", rooms::mediation_routes())
+        .nest("/visits", rooms::visit_routes())
+        .nest("/unvisited-households", rooms::unvisited_routes())
+        .nest("/notices", rooms::notice_routes())
+        .nest("/evaluations", rooms::evaluation_routes())
         .merge(data::routes())
         .merge(data::registration_routes())
         .merge(data::boundary_routes())

@@ -13,6 +13,7 @@ mod party;
 mod plates;
 mod protected;
 mod registry;
+mod rooms;
 mod schema;
 mod scope;
 mod validation;

@@ -37,6 +37,19 @@ struct Targets {
     inbox_item: i64,
     /// A self-registration at a house of the target unit.
     change_request: i64,
+    /// Living-room records of the target community (see `rooms.rs`).
+    rooms: RoomTargets,
+}
+
+struct RoomTargets {
+    room: i64,
+    topic: i64,
+    meeting: i64,
+    decision: i64,
+    mediation: i64,
+    dispute: i64,
+    visit: i64,
+    notice: i64,
 }
 
 /// Routes anyone may call, or that act on the caller's own session only.
@@ -51,6 +64,10 @@ const PUBLIC_OR_OWN: &[(&str, &str)] = &[
     ("GET", "/api/v1/public/cases/{number}"),
     ("POST", "/api/v1/public/cases/{number}/rating"),
     ("POST", "/api/v1/public/cases/{number}/not-fixed"),
+    // Meetings' decisions and published notices are public by design (tested in rooms.rs).
+    ("GET", "/api/v1/public/meetings"),
+    ("GET", "/api/v1/public/meetings/{id}"),
+    ("GET", "/api/v1/public/notices"),
 ];
 
 /// The concrete request that aims a route at the target records.
@@ -205,8 +222,155 @@ fn request(method: &str, path: &str, t: &Targets) -> Option<(String, Option<Valu
             json!({"returnee_fields": ["name"], "retention_days": 1}),
         ),
         ("GET", "/api/v1/imports/template") => r("/api/v1/imports/template?kind=residents&format=csv".into()),
+        _ => room_request(method, path, t),
+    }
+}
+
+/// The living-room routes aimed at the target community's records.
+fn room_request(method: &str, path: &str, t: &Targets) -> Option<(String, Option<Value>)> {
+    let x = &t.rooms;
+    let r = |p: String| Some((p, None));
+    let b = |p: String, v: Value| Some((p, Some(v)));
+    let c = t.community;
+    match (method, path) {
+        ("GET", "/api/v1/living-rooms") => r(format!("/api/v1/living-rooms?area_id={c}")),
+        ("POST", "/api/v1/living-rooms") => b(
+            "/api/v1/living-rooms".into(),
+            json!({"area_id": t.grid, "name": "x", "address": "x", "opening_hours": "x", "capacity": 5}),
+        ),
+        ("GET", "/api/v1/living-rooms/{id}") => r(format!("/api/v1/living-rooms/{}", x.room)),
+        ("PUT", "/api/v1/living-rooms/{id}/open") => {
+            b(format!("/api/v1/living-rooms/{}/open", x.room), json!({"is_open": false}))
+        }
+        ("GET", "/api/v1/living-rooms/{id}/bookings") => r(format!("/api/v1/living-rooms/{}/bookings", x.room)),
+        ("POST", "/api/v1/living-rooms/{id}/bookings") => b(
+            format!("/api/v1/living-rooms/{}/bookings", x.room),
+            json!({"starts_at": "2030-01-01T09:00", "ends_at": "2030-01-01T10:00", "purpose": "x"}),
+        ),
+        ("GET", "/api/v1/living-room-figures") => r(format!("/api/v1/living-room-figures?area_id={c}")),
+        ("GET", "/api/v1/topics") => r(format!("/api/v1/topics?area_id={c}")),
+        ("POST", "/api/v1/topics") => {
+            b("/api/v1/topics".into(), json!({"area_id": t.grid, "title": "x", "description": "x"}))
+        }
+        ("GET", "/api/v1/topics/{id}") => r(format!("/api/v1/topics/{}", x.topic)),
+        ("POST", "/api/v1/topics/{id}/supports") => {
+            b(format!("/api/v1/topics/{}/supports", x.topic), json!({"resident_id": t.resident}))
+        }
+        ("GET", "/api/v1/meetings") => r(format!("/api/v1/meetings?area_id={c}")),
+        ("POST", "/api/v1/meetings") => b(
+            "/api/v1/meetings".into(),
+            json!({"room_id": x.room, "title": "x", "agenda": "x", "starts_at": "2030-01-02T09:00",
+                   "ends_at": "2030-01-02T10:00", "vote_mode": "household", "quorum": 1}),
+        ),
+        ("GET", "/api/v1/meetings/{id}") => r(format!("/api/v1/meetings/{}", x.meeting)),
+        ("POST", "/api/v1/meetings/{id}/invitations") => {
+            b(format!("/api/v1/meetings/{}/invitations", x.meeting), json!({"resident_ids": [t.resident]}))
+        }
+        ("POST", "/api/v1/meetings/{id}/check-ins") => {
+            b(format!("/api/v1/meetings/{}/check-ins", x.meeting), json!({"resident_id": t.resident, "consent": "x"}))
+        }
+        ("GET", "/api/v1/meetings/{id}/attendees") => r(format!("/api/v1/meetings/{}/attendees", x.meeting)),
+        ("PUT", "/api/v1/meetings/{id}/minutes") => {
+            b(format!("/api/v1/meetings/{}/minutes", x.meeting), json!({"minutes": "x"}))
+        }
+        ("GET", "/api/v1/meetings/{id}/decisions") => r(format!("/api/v1/meetings/{}/decisions", x.meeting)),
+        ("POST", "/api/v1/meetings/{id}/decisions") => {
+            b(format!("/api/v1/meetings/{}/decisions", x.meeting), json!({"body": "x", "needs_vote": true}))
+        }
+        ("GET", "/api/v1/decisions/{id}") => r(format!("/api/v1/decisions/{}", x.decision)),
+        ("POST", "/api/v1/decisions/{id}/votes") => {
+            b(format!("/api/v1/decisions/{}/votes", x.decision), json!({"resident_id": t.resident, "choice": "yes"}))
+        }
+        ("POST", "/api/v1/decisions/{id}/close") => b(format!("/api/v1/decisions/{}/close", x.decision), json!({})),
+        ("POST", "/api/v1/decisions/{id}/follow-ups") => {
+            b(format!("/api/v1/decisions/{}/follow-ups", x.decision), json!({"action": "x", "category": "parking"}))
+        }
+        ("GET", "/api/v1/mediations") => r(format!("/api/v1/mediations?area_id={c}")),
+        ("POST", "/api/v1/mediations") => b(
+            "/api/v1/mediations".into(),
+            json!({"case_id": x.dispute, "follow_up_days": 30, "parties": [{"name": "x"}], "mediators": [{"name": "x"}]}),
+        ),
+        ("GET", "/api/v1/mediations/{id}") => r(format!("/api/v1/mediations/{}", x.mediation)),
+        ("POST", "/api/v1/mediations/{id}/sessions") => b(
+            format!("/api/v1/mediations/{}/sessions", x.mediation),
+            json!({"held_at": "2020-01-01T09:00", "note": "x"}),
+        ),
+        ("POST", "/api/v1/mediations/{id}/outcome") => {
+            b(format!("/api/v1/mediations/{}/outcome", x.mediation), json!({"outcome": "referred", "referred_to": "x"}))
+        }
+        ("POST", "/api/v1/mediations/{id}/follow-up") => {
+            b(format!("/api/v1/mediations/{}/follow-up", x.mediation), json!({"found": "x"}))
+        }
+        ("GET", "/api/v1/visits") => r(format!("/api/v1/visits?area_id={c}")),
+        ("POST", "/api/v1/visits") => b("/api/v1/visits".into(), json!({"household_id": t.household, "found": "x"})),
+        ("GET", "/api/v1/visits/{id}") => r(format!("/api/v1/visits/{}", x.visit)),
+        ("GET", "/api/v1/unvisited-households") => r(format!("/api/v1/unvisited-households?area_id={c}")),
+        ("GET", "/api/v1/notices") => r(format!("/api/v1/notices?area_id={c}")),
+        ("POST", "/api/v1/notices") => {
+            b("/api/v1/notices".into(), json!({"area_id": c, "kind": "village_affairs", "title": "x", "body": "x"}))
+        }
+        ("GET", "/api/v1/notices/{id}") => r(format!("/api/v1/notices/{}", x.notice)),
+        ("POST", "/api/v1/notices/{id}/{step}") => b(format!("/api/v1/notices/{}/review", x.notice), json!({})),
+        ("POST", "/api/v1/evaluations") => b(
+            "/api/v1/evaluations".into(),
+            json!({"post_id": t.post, "period": "2026", "resident_id": t.resident, "score": 5}),
+        ),
+        ("GET", "/api/v1/evaluations/snapshots") => r(format!("/api/v1/evaluations/snapshots?area_id={c}")),
+        ("POST", "/api/v1/evaluations/snapshots") => {
+            b("/api/v1/evaluations/snapshots".into(), json!({"post_id": t.post, "period": "2026"}))
+        }
         _ => None,
     }
+}
+
+/// The target community's living room with a topic, a meeting and an open decision; a
+/// dispute in mediation; a visit; a draft notice. Made by the deployment's administrator.
+async fn room_targets(app: &TestApp, community: i64, grid: i64, unit: i64, household: i64) -> RoomTargets {
+    let ok = |(s, v): (StatusCode, Value)| {
+        assert!(s.is_success(), "{s} {v}");
+        v["id"].as_i64().unwrap_or_else(|| v["case"]["id"].as_i64().unwrap())
+    };
+    let room = ok(app
+        .post(
+            "/api/v1/living-rooms",
+            json!({"area_id": community, "name": "好邻居客厅", "address": "x", "opening_hours": "x", "capacity": 20}),
+        )
+        .await);
+    let topic = ok(app.post("/api/v1/topics", json!({"area_id": grid, "title": "t", "description": "t"})).await);
+    let meeting = ok(app
+        .post(
+            "/api/v1/meetings",
+            json!({"room_id": room, "title": "m", "agenda": "m", "starts_at": "2030-01-01T19:00",
+                   "ends_at": "2030-01-01T20:00", "topic_ids": [topic], "vote_mode": "household", "quorum": 1}),
+        )
+        .await);
+    let decision =
+        ok(app.post(&format!("/api/v1/meetings/{meeting}/decisions"), json!({"body": "d", "needs_vote": true})).await);
+    let dispute = ok(app
+        .post(
+            "/api/v1/cases",
+            json!({"category": "neighbour_dispute", "channel": "walk_in", "description": "d",
+                   "reporter": {"kind": "anonymous"}, "area_id": unit, "answers": {"parties": 2}}),
+        )
+        .await);
+    let other_dispute = ok(app
+        .post(
+            "/api/v1/cases",
+            json!({"category": "neighbour_dispute", "channel": "walk_in", "description": "d",
+                   "reporter": {"kind": "anonymous"}, "area_id": unit, "answers": {"parties": 2}}),
+        )
+        .await);
+    let mediation = ok(app
+        .post(
+            "/api/v1/mediations",
+            json!({"case_id": other_dispute, "follow_up_days": 30, "parties": [{"name": "p"}], "mediators": [{"name": "m"}]}),
+        )
+        .await);
+    let visit = ok(app.post("/api/v1/visits", json!({"household_id": household, "found": "v"})).await);
+    let notice = ok(app
+        .post("/api/v1/notices", json!({"area_id": community, "kind": "general", "title": "n", "body": "n"}))
+        .await);
+    RoomTargets { room, topic, meeting, decision, mediation, dispute, visit, notice }
 }
 
 /// Routes that reach no record of any area, allowed to a signed-in caller whose post has the
@@ -258,6 +422,22 @@ async fn fingerprint(app: &TestApp) -> Vec<(String, i64)> {
         "work_calendars",
         "change_requests",
         "registration_settings",
+        "living_rooms",
+        "room_bookings",
+        "topics",
+        "topic_supports",
+        "meetings",
+        "meeting_attendees",
+        "decisions",
+        "decision_votes",
+        "follow_ups",
+        "mediations",
+        "mediation_parties",
+        "mediation_sessions",
+        "visits",
+        "notices",
+        "evaluations",
+        "evaluation_snapshots",
     ] {
         let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {t}")))
             .fetch_one(app.store.pool())
@@ -275,7 +455,10 @@ async fn fingerprint(app: &TestApp) -> Vec<(String, i64)> {
          + (SELECT count(*) FROM co_building_units WHERE until IS NOT NULL) \
          + (SELECT count(*) FROM inbox_items WHERE read_at IS NOT NULL) \
          + (SELECT count(*) FROM case_categories WHERE name_en = 'x') \
-         + (SELECT count(*) FROM change_requests WHERE status <> 'pending')",
+         + (SELECT count(*) FROM change_requests WHERE status <> 'pending') \
+         + (SELECT count(*) FROM living_rooms WHERE is_open = 0) + (SELECT count(*) FROM meetings WHERE minutes IS NOT NULL) \
+         + (SELECT count(*) FROM decisions WHERE state <> 'open') + (SELECT count(*) FROM mediations WHERE state <> 'open') \
+         + (SELECT count(*) FROM notices WHERE state <> 'draft')",
     )
     .fetch_one(app.store.pool())
     .await
@@ -330,7 +513,10 @@ async fn no_caller_reaches_outside_its_scope(app: TestApp) {
     let photo_id = events[0]["data"]["photo_ids"][0].as_i64().expect("the intake event names its photo");
     let inbox_item: i64 =
         sqlx::query_scalar("SELECT min(id) FROM inbox_items").fetch_one(app.store.pool()).await.unwrap();
+    let household = first_id(&app, &format!("/api/v1/households?area_id={unit}")).await;
+    let rooms = room_targets(&app, hongqiao, grid, unit, household).await;
     let t = Targets {
+        rooms,
         community: hongqiao,
         grid,
         unit,
