@@ -23,14 +23,18 @@ mod demo_people;
 mod error;
 mod export;
 mod import;
+mod ledger;
 mod migrate;
 mod party;
 mod posts;
 mod registration;
 mod registry;
+mod shop;
 mod sql;
 mod stats;
 pub mod template;
+mod volunteers;
+mod wishes;
 
 use std::time::Duration;
 
@@ -61,6 +65,9 @@ pub use export::Exporter;
 pub use import::{
     ImportOptions, ImportReport, ImportSheet, KindCounts, MAX_LISTED_CHANGES, RowChange, RowError, parse_day,
 };
+pub use ledger::{
+    EntryFilter, Holder, LedgerEntry, NewAward, NewPointsRule, PointsAccount, PointsRule, PostingView, RuleState,
+};
 pub use migrate::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE, Migration};
 pub use party::{
     CoBuildingFilter, CoBuildingKind, CoBuildingUnit, ContactFilter, ContactHousehold, NewCoBuildingUnit,
@@ -77,8 +84,14 @@ pub use registry::{
     NewHouse, NewHousehold, NewResident, RELATIONS, Resident, ResidentFilter, ResidentPatch, ResidentTag,
     RevealedResident, TagKind,
 };
+pub use shop::{NewRedemption, NewShopItem, Redemption, ShopItem};
 pub use template::SheetKind;
+pub use volunteers::{NewTeam, NewVolunteer, Team, TeamMember, TeamRole, Volunteer};
 pub use wangge_core::{Caller, Permission, PostKind, Scope};
+pub use wishes::{
+    CLAIM_DAYS, ClaimerKind, FULFIL_DAYS, NewWish, PRIORITY_TAGS, PublicWish, Wish, WishChannel, WishClaim,
+    WishContact, WishFilter,
+};
 
 /// Which engine a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -20,6 +20,7 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
     Migration { version: 4, name: "party", sql: include_str!("../migrations/sqlite/0004_party.sql") },
     Migration { version: 5, name: "cases", sql: include_str!("../migrations/sqlite/0005_cases.sql") },
     Migration { version: 6, name: "data", sql: include_str!("../migrations/sqlite/0006_data.sql") },
+    Migration { version: 9, name: "services", sql: include_str!("../migrations/sqlite/0009_services.sql") },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -29,6 +30,7 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
     Migration { version: 4, name: "party", sql: include_str!("../migrations/postgres/0004_party.sql") },
     Migration { version: 5, name: "cases", sql: include_str!("../migrations/postgres/0005_cases.sql") },
     Migration { version: 6, name: "data", sql: include_str!("../migrations/postgres/0006_data.sql") },
+    Migration { version: 9, name: "services", sql: include_str!("../migrations/postgres/0009_services.sql") },
 ];
 
 pub(crate) async fn apply(pool: &AnyPool, engine: Engine) -> StoreResult<()> {

@@ -6,6 +6,7 @@ mod auth;
 mod cases;
 mod concurrency;
 mod data;
+mod ledger;
 mod matrix;
 mod openapi;
 mod party;
