@@ -157,6 +157,14 @@ fn not_yours() -> StoreError {
 }
 
 impl Store {
+    /// The scope of a list aimed at an area: the area must lie inside the caller's scope or
+    /// above it (a grid sees its community's shop); the narrower of the two is returned.
+    pub async fn overlap_scope(&self, scope: &Scope, area_id: Option<i64>) -> StoreResult<Scope> {
+        let Some(id) = area_id else { return Ok(scope.clone()) };
+        let area = self.area(&Scope::everything(), id).await?;
+        scope.narrow_to(&area.path).ok_or_else(|| StoreError::not_found("area", id))
+    }
+
     pub async fn shop_item(&self, scope: &Scope, id: i64) -> StoreResult<ShopItem> {
         let mut sql = Sql::new(&format!("SELECT {ITEM_COLUMNS} FROM shop_items WHERE id = "));
         sql.bind(id);

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use wangge_core::ledger::SourceKind;
-use wangge_core::{Caller, Permission, PostKind};
+use wangge_core::{Caller, Permission, PostKind, Scope};
 
 use crate::clock::ts;
 use crate::ledger::{Holder, NewAward, award_in, community_path};
@@ -276,12 +276,12 @@ impl Store {
     /// Published wishes a volunteer may claim, and past ones, masked; priority first.
     pub async fn list_public_wishes(
         &self,
-        caller: &Caller,
+        scope: &Scope,
         f: &WishFilter,
         page: Page,
     ) -> StoreResult<Paged<PublicWish>> {
         let mut filter = Sql::new(" FROM wishes w WHERE w.state NOT IN ('collected', 'rejected')");
-        push_overlap(&mut filter, "w.area_path", caller.scope());
+        push_overlap(&mut filter, "w.area_path", scope);
         if let Some(s) = &f.state {
             filter.push(" AND w.state = ").bind(s.as_str());
         }

@@ -8,6 +8,7 @@ mod houses;
 mod party;
 mod people;
 mod residents;
+mod services;
 mod session;
 mod tags;
 
@@ -41,6 +42,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .nest("/rates", cases::rate_routes())
         .nest("/calendars", cases::calendar_routes())
         .nest("/public/cases", cases::public_routes())
+        .nest("/points", services::points_routes())
+        .nest("/shop", services::shop_routes())
+        .merge(services::volunteer_routes())
+        .nest("/wishes", services::wish_routes())
         .merge(data::routes())
         .merge(data::registration_routes())
         .merge(data::boundary_routes())

@@ -15,6 +15,7 @@ mod protected;
 mod registry;
 mod schema;
 mod scope;
+mod services;
 mod validation;
 mod web;
 mod web_cases;

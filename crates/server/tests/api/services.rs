@@ -1,0 +1,466 @@
+//! Community services through the HTTP API: a micro-wish from collection to rating with the
+//! volunteer's points arriving once; what a volunteer sees (published wishes, masked) and does
+//! not (registry data); bad input refused with nothing written; the shop.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::TestApp;
+
+crate::on_both_engines!(a_wish_walks_the_whole_path, bad_input_writes_nothing, wish_deadlines_escalate);
+
+async fn token(app: &TestApp, post: i64) -> String {
+    let (s, t) = app.post("/api/v1/tokens", json!({"post_id": post, "name": "services"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{t}");
+    t["token"].as_str().unwrap().to_string()
+}
+
+async fn first_id(app: &TestApp, path: &str) -> i64 {
+    let (s, v) = app.get(path).await;
+    assert_eq!(s, StatusCode::OK, "{path}: {v}");
+    v["items"][0]["id"].as_i64().unwrap_or_else(|| panic!("{path} is empty: {v}"))
+}
+
+async fn count(app: &TestApp, table: &str) -> i64 {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap()
+}
+
+/// Row counts of every services table.
+async fn services_counts(app: &TestApp) -> Vec<i64> {
+    let mut out = Vec::new();
+    for t in [
+        "wishes",
+        "wish_claims",
+        "ledger_entries",
+        "ledger_postings",
+        "redemptions",
+        "points_rules",
+        "shop_items",
+        "volunteers",
+    ] {
+        out.push(count(app, t).await);
+    }
+    let stock: i64 = sqlx::query_scalar("SELECT COALESCE(CAST(SUM(stock) AS BIGINT), 0) FROM shop_items")
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    out.push(stock);
+    out
+}
+
+struct World {
+    community: i64,
+    grid: i64,
+    chief: String,
+    grid_chief: String,
+    volunteer: String,
+    volunteer_id: i64,
+    other_volunteer: String,
+    resident: Value,
+}
+
+/// Shengquan Community with its station chief and a grid chief, two volunteers who sign in,
+/// a resident of the grid, and an approved wish rule of 20 points.
+async fn world(app: &TestApp) -> World {
+    let community = app.area_id("圣泉社区").await;
+    let grid = first_id(app, &format!("/api/v1/areas?parent_id={community}&sort=code")).await;
+    let chief_post = first_id(app, &format!("/api/v1/posts?area_id={community}&kind=station_chief")).await;
+    let (_, posts) = app.get(&format!("/api/v1/posts?area_id={grid}&kind=grid_chief")).await;
+    let grid_post =
+        posts["items"].as_array().unwrap().iter().find(|p| p["area_id"] == grid).unwrap()["id"].as_i64().unwrap();
+    let chief = token(app, chief_post).await;
+    let grid_chief = token(app, grid_post).await;
+    let mut vols = Vec::new();
+    for login in ["zhiyuan.lin", "zhiyuan.xu"] {
+        let (s, a) = app
+            .post("/api/v1/accounts", json!({"login": login, "display_name": login, "password": "a-good-password"}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{a}");
+        let account = a["account"]["id"].as_i64().unwrap();
+        // Volunteers are many at one community: none is the primary holder of the post.
+        let (s, p) = app
+            .post(
+                "/api/v1/posts",
+                json!({"account_id": account, "area_id": community, "kind": "volunteer", "is_primary": false}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{p}");
+        let post = p["id"].as_i64().unwrap();
+        let (s, v) = app
+            .call_as(
+                Some(&chief),
+                Method::POST,
+                "/api/v1/volunteers",
+                Some(json!({"area_id": community, "account_id": account, "name": login, "skills": "维修"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        vols.push((token(app, post).await, v["id"].as_i64().unwrap()));
+    }
+    let (s, rule) = app
+        .call_as(
+            Some(&chief),
+            Method::POST,
+            "/api/v1/points/rules",
+            Some(json!({"area_id": community, "code": "wish_fulfilled", "name": "认领并完成一个微心愿",
+                        "source_kind": "wish", "points": 20, "threshold": 50, "approver_kind": "station_chief"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{rule}");
+    assert_eq!(rule["state"], "proposed");
+    let (s, rule) =
+        app.call_as(Some(&chief), Method::POST, &format!("/api/v1/points/rules/{}/approve", rule["id"]), None).await;
+    assert_eq!(s, StatusCode::OK, "{rule}");
+    assert_eq!(rule["state"], "approved");
+    let rid = first_id(app, &format!("/api/v1/residents?area_id={grid}&page_size=1")).await;
+    // A phone to reveal later, and a tag of a vulnerable group for priority.
+    let (s, r) = app.patch(&format!("/api/v1/residents/{rid}"), json!({"phone": "13905941234"})).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let (s, t) = app.post(&format!("/api/v1/residents/{rid}/tags"), json!({"tag": "empty_nest_elderly"})).await;
+    assert!(s == StatusCode::CREATED || s == StatusCode::CONFLICT || s == StatusCode::OK, "{t}");
+    let (v1, v1_id) = vols.remove(0);
+    let (v2, _) = vols.remove(0);
+    World { community, grid, chief, grid_chief, volunteer: v1, volunteer_id: v1_id, other_volunteer: v2, resident: r }
+}
+
+async fn a_wish_walks_the_whole_path(app: TestApp) {
+    let app = app.with_demo().await;
+    let w = world(&app).await;
+    let as_ = |t: &str| Some(t.to_string());
+    let name = w.resident["name"].as_str().unwrap().to_string();
+    let rid = w.resident["id"].as_i64().unwrap();
+    let (_, household) = app.get(&format!("/api/v1/households/{}", w.resident["household_id"])).await;
+    let address = household["address"].as_str().unwrap().to_string();
+
+    // Collected by the grid chief on a door-to-door visit.
+    let (s, wish) = app
+        .call_as(
+            as_(&w.grid_chief).as_deref(),
+            Method::POST,
+            "/api/v1/wishes",
+            Some(json!({"resident_id": rid, "channel": "door_to_door", "category": "repair",
+                        "description": "厨房水龙头漏水，想请人帮忙换一个", "estimated_value": 60})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{wish}");
+    assert_eq!(wish["state"], "collected");
+    assert_eq!(wish["priority"], true, "an empty-nest elderly resident's wish comes first");
+    let id = wish["id"].as_i64().unwrap();
+
+    // Not yet published: volunteers do not see it.
+    let (s, list) = app.call_as(Some(&w.volunteer), Method::GET, "/api/v1/wishes/published", None).await;
+    assert_eq!(s, StatusCode::OK, "{list}");
+    assert!(list["items"].as_array().unwrap().iter().all(|x| x["id"] != id));
+    // A grid chief cannot publish; the community's head can.
+    let (s, _) = app
+        .call_as(
+            Some(&w.grid_chief),
+            Method::POST,
+            &format!("/api/v1/wishes/{id}/review"),
+            Some(json!({"publish": true})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, wish) = app
+        .call_as(Some(&w.chief), Method::POST, &format!("/api/v1/wishes/{id}/review"), Some(json!({"publish": true})))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{wish}");
+    assert_eq!(wish["state"], "published");
+    assert!(wish["claim_due"].is_string());
+
+    // Published, masked: no name, phone or address anywhere in what a volunteer reads.
+    let (s, list) = app.call_as(Some(&w.volunteer), Method::GET, "/api/v1/wishes/published", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let public = list["items"].as_array().unwrap().iter().find(|x| x["id"] == id).expect("published").clone();
+    let (s, one) = app.call_as(Some(&w.volunteer), Method::GET, &format!("/api/v1/wishes/{id}/public"), None).await;
+    assert_eq!(s, StatusCode::OK);
+    for text in [public.to_string(), one.to_string()] {
+        assert!(!text.contains(&name), "the name leaks: {text}");
+        assert!(!text.contains("13905941234") && !text.contains("1234\""), "the phone leaks: {text}");
+        assert!(!text.contains(&address), "the address leaks: {text}");
+        assert!(!text.contains("resident_id") && !text.contains("household_id") && !text.contains("empty_nest"));
+    }
+    let initial: String = name.chars().take(1).collect();
+    assert!(public["masked_label"].as_str().unwrap().ends_with(&format!("{initial}*")), "{public}");
+    // A volunteer reads no registry data, and not the full wish.
+    for path in [
+        "/api/v1/residents".to_string(),
+        format!("/api/v1/residents/{rid}"),
+        format!("/api/v1/households/{}", w.resident["household_id"]),
+        "/api/v1/households".into(),
+        format!("/api/v1/wishes/{id}"),
+        "/api/v1/wishes".into(),
+        format!("/api/v1/wishes/{id}/contact"),
+    ] {
+        let (s, v) = app.call_as(Some(&w.volunteer), Method::GET, &path, None).await;
+        assert!(s == StatusCode::FORBIDDEN || s == StatusCode::NOT_FOUND, "{path}: {s} {v}");
+    }
+
+    // Claimed by the first volunteer; the second finds it taken and nothing is written.
+    let (s, claimed) =
+        app.call_as(Some(&w.volunteer), Method::POST, &format!("/api/v1/wishes/{id}/claim"), Some(json!({}))).await;
+    assert_eq!(s, StatusCode::OK, "{claimed}");
+    assert_eq!(claimed["state"], "claimed");
+    assert_eq!(claimed["claim"]["claimer_id"], w.volunteer_id);
+    let before = services_counts(&app).await;
+    let (s, e) = app
+        .call_as(Some(&w.other_volunteer), Method::POST, &format!("/api/v1/wishes/{id}/claim"), Some(json!({})))
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{e}");
+    assert_eq!(e["error"]["code"], "already_claimed");
+    assert_eq!(services_counts(&app).await, before);
+
+    // The contact only after the grid worker approves the claim, and only to the claimer.
+    let (s, _) = app.call_as(Some(&w.volunteer), Method::GET, &format!("/api/v1/wishes/{id}/contact"), None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, approved) =
+        app.call_as(Some(&w.grid_chief), Method::POST, &format!("/api/v1/wishes/{id}/claim/approve"), None).await;
+    assert_eq!(s, StatusCode::OK, "{approved}");
+    assert!(approved["fulfil_due"].is_string());
+    let (s, contact) =
+        app.call_as(Some(&w.volunteer), Method::GET, &format!("/api/v1/wishes/{id}/contact"), None).await;
+    assert_eq!(s, StatusCode::OK, "{contact}");
+    assert_eq!(contact["name"], name.as_str());
+    assert_eq!(contact["phone"], "13905941234");
+    assert_eq!(contact["address"], address.as_str());
+    let (s, _) =
+        app.call_as(Some(&w.other_volunteer), Method::GET, &format!("/api/v1/wishes/{id}/contact"), None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "not to another volunteer");
+    let reveals: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_events WHERE entity = 'wish' AND action = 'reveal'")
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(reveals, 1, "the reveal is audited");
+
+    // Fulfilled with a note; confirmed and rated by the grid worker; points arrive once.
+    let (s, _) = app
+        .call_as(Some(&w.grid_chief), Method::POST, &format!("/api/v1/wishes/{id}/confirm"), Some(json!({"rating": 5})))
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "not before it is fulfilled");
+    let (s, f) = app
+        .call_as(
+            Some(&w.volunteer),
+            Method::POST,
+            &format!("/api/v1/wishes/{id}/fulfil"),
+            Some(json!({"note": "换了新水龙头，试过不漏了"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{f}");
+    assert_eq!(f["state"], "fulfilled");
+    let (s, done) = app
+        .call_as(
+            Some(&w.grid_chief),
+            Method::POST,
+            &format!("/api/v1/wishes/{id}/confirm"),
+            Some(json!({"rating": 5, "note": "老人很满意"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{done}");
+    assert_eq!(done["state"], "confirmed");
+    assert_eq!(done["rating"], 5);
+    assert!(done["points_entry_id"].is_i64());
+    let points = |v: &Value| v.as_array().unwrap().iter().map(|a| a["balance"].as_i64().unwrap()).sum::<i64>();
+    let (s, mine) = app.call_as(Some(&w.volunteer), Method::GET, "/api/v1/points/mine", None).await;
+    assert_eq!(s, StatusCode::OK, "{mine}");
+    assert_eq!(points(&mine), 20);
+    let (s, _) = app
+        .call_as(Some(&w.grid_chief), Method::POST, &format!("/api/v1/wishes/{id}/confirm"), Some(json!({"rating": 4})))
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "confirmed once");
+    let (_, mine) = app.call_as(Some(&w.volunteer), Method::GET, "/api/v1/points/mine", None).await;
+    assert_eq!(points(&mine), 20, "the points arrive once");
+    let entry = done["points_entry_id"].as_i64().unwrap();
+    let (s, e) = app.call_as(Some(&w.chief), Method::GET, &format!("/api/v1/points/entries/{entry}"), None).await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    assert_eq!(e["source_kind"], "wish");
+    assert_eq!(e["source_id"], id);
+    assert_eq!(e["rule_version"], 1);
+    assert_eq!(e["postings"].as_array().unwrap().iter().map(|p| p["amount"].as_i64().unwrap()).sum::<i64>(), 0);
+
+    // The volunteer spends 15 of them at the shop and gets a pickup code; the community hands
+    // the item over on it.
+    let (s, item) = app
+        .call_as(
+            Some(&w.chief),
+            Method::POST,
+            "/api/v1/shop/items",
+            Some(json!({"area_id": w.community, "name": "洗衣液", "points": 15, "stock": 3})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{item}");
+    let (s, red) = app
+        .call_as(
+            Some(&w.volunteer),
+            Method::POST,
+            "/api/v1/shop/redemptions",
+            Some(json!({"item_id": item["id"], "holder_kind": "volunteer", "holder_id": w.volunteer_id,
+                        "client_key": "wash-1"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{red}");
+    assert_eq!(red["state"], "reserved");
+    let (_, mine) = app.call_as(Some(&w.volunteer), Method::GET, "/api/v1/points/mine", None).await;
+    assert_eq!(points(&mine), 5);
+    let (s, wrong) = app
+        .call_as(
+            Some(&w.chief),
+            Method::POST,
+            &format!("/api/v1/shop/redemptions/{}/pickup", red["id"]),
+            Some(json!({"code": "000000x"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{wrong}");
+    let (s, picked) = app
+        .call_as(
+            Some(&w.chief),
+            Method::POST,
+            &format!("/api/v1/shop/redemptions/{}/pickup", red["id"]),
+            Some(json!({"code": red["pickup_code"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{picked}");
+    assert_eq!(picked["state"], "picked_up");
+    let problems = app.store.verify_ledger().await.unwrap();
+    assert!(problems.is_empty(), "{problems:#?}");
+    let _ = w.grid;
+}
+
+async fn bad_input_writes_nothing(app: TestApp) {
+    let app = app.with_demo().await;
+    let w = world(&app).await;
+    // A second version of the wish rule, proposed but not approved.
+    let (s, v2) = app
+        .call_as(
+            Some(&w.chief),
+            Method::POST,
+            "/api/v1/points/rules",
+            Some(json!({"area_id": w.community, "code": "wish_fulfilled", "name": "认领并完成一个微心愿",
+                        "source_kind": "wish", "points": 30, "threshold": 50, "approver_kind": "station_chief"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v2}");
+    assert_eq!(v2["version"], 2);
+    let before = services_counts(&app).await;
+    let (s, e) = app
+        .call_as(
+            Some(&w.grid_chief),
+            Method::POST,
+            "/api/v1/points/awards",
+            Some(json!({"rule_id": v2["id"], "holder_kind": "volunteer", "holder_id": w.volunteer_id,
+                        "client_key": "unapproved-1"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(e["error"]["code"], "rule_not_approved");
+    assert_eq!(e["error"]["field"], "rule_id");
+    assert_eq!(services_counts(&app).await, before, "an award under an unapproved rule writes nothing");
+
+    // Redeeming more points than held.
+    let (s, item) = app
+        .call_as(
+            Some(&w.chief),
+            Method::POST,
+            "/api/v1/shop/items",
+            Some(json!({"area_id": w.community, "name": "大米 5 斤", "points": 200, "stock": 5})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{item}");
+    let before = services_counts(&app).await;
+    let (s, e) = app
+        .call_as(
+            Some(&w.volunteer),
+            Method::POST,
+            "/api/v1/shop/redemptions",
+            Some(json!({"item_id": item["id"], "holder_kind": "volunteer", "holder_id": w.volunteer_id,
+                        "client_key": "rice-1"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{e}");
+    assert_eq!(e["error"]["code"], "insufficient_points");
+    assert_eq!(services_counts(&app).await, before, "a refused redemption takes neither points nor stock");
+
+    // Spending someone else's points is refused.
+    let (s, _) = app
+        .call_as(
+            Some(&w.other_volunteer),
+            Method::POST,
+            "/api/v1/shop/redemptions",
+            Some(json!({"item_id": item["id"], "holder_kind": "volunteer", "holder_id": w.volunteer_id,
+                        "client_key": "rice-2"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // Malformed input names its field.
+    for (path, body, field) in [
+        (
+            "/api/v1/points/awards",
+            json!({"rule_id": v2["id"], "holder_kind": "volunteer", "holder_id": w.volunteer_id, "client_key": "bad key!"}),
+            "client_key",
+        ),
+        ("/api/v1/shop/items", json!({"area_id": w.community, "name": "x", "points": 0, "stock": 1}), "points"),
+        (
+            "/api/v1/wishes",
+            json!({"resident_id": w.resident["id"], "channel": "phone", "category": "repair", "description": " "}),
+            "description",
+        ),
+        (
+            "/api/v1/points/rules",
+            json!({"area_id": w.community, "code": "bad code", "name": "x", "source_kind": "manual", "points": 1, "threshold": 1, "approver_kind": "station_chief"}),
+            "code",
+        ),
+    ] {
+        let before = services_counts(&app).await;
+        let (s, e) = app.call_as(Some(&w.chief), Method::POST, path, Some(body)).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {e}");
+        assert_eq!(e["error"]["field"], field, "{path}: {e}");
+        assert_eq!(services_counts(&app).await, before);
+    }
+    // Claiming a wish that is not published.
+    let (s, wish) = app
+        .call_as(
+            Some(&w.grid_chief),
+            Method::POST,
+            "/api/v1/wishes",
+            Some(json!({"resident_id": w.resident["id"], "channel": "phone", "category": "company", "description": "想有人陪着去医院复查"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{wish}");
+    let before = services_counts(&app).await;
+    let (s, e) = app
+        .call_as(Some(&w.volunteer), Method::POST, &format!("/api/v1/wishes/{}/claim", wish["id"]), Some(json!({})))
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{e}");
+    assert_eq!(services_counts(&app).await, before);
+}
+
+async fn wish_deadlines_escalate(app: TestApp) {
+    let app = app.with_demo().await;
+    let w = world(&app).await;
+    let (_, wish) = app
+        .call_as(
+            Some(&w.grid_chief),
+            Method::POST,
+            "/api/v1/wishes",
+            Some(json!({"resident_id": w.resident["id"], "channel": "notice", "category": "study", "description": "孩子想要一套课外读物"})),
+        )
+        .await;
+    let id = wish["id"].as_i64().unwrap();
+    let (s, _) = app
+        .call_as(Some(&w.chief), Method::POST, &format!("/api/v1/wishes/{id}/review"), Some(json!({"publish": true})))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let now = app.store.now();
+    assert_eq!(app.store.run_wish_deadlines(now).await.unwrap(), 0, "nothing is due yet");
+    let later = now + chrono::TimeDelta::days(wangge_store::CLAIM_DAYS) + chrono::TimeDelta::hours(1);
+    let inbox_before = count(&app, "inbox_items").await;
+    assert_eq!(app.store.run_wish_deadlines(later).await.unwrap(), 1);
+    assert_eq!(app.store.run_wish_deadlines(later).await.unwrap(), 0, "escalated once per deadline");
+    let (_, full) = app.call_as(Some(&w.chief), Method::GET, &format!("/api/v1/wishes/{id}"), None).await;
+    assert_eq!(full["escalation_level"], 1);
+    assert!(count(&app, "inbox_items").await > inbox_before, "the community's head is told");
+}
