@@ -927,11 +927,17 @@ impl Store {
 
     /// A holder's account (made on first read), when the holder is inside the scope.
     pub async fn holder_points(&self, scope: &Scope, holder: Holder) -> StoreResult<PointsAccount> {
-        let mut tx = self.write_tx().await?;
-        let (id, path) = holder_account(&mut tx, holder).await?;
-        if !scope.contains_path(&path) {
+        // Checked before anything is written: a refused read makes no account.
+        let path: Option<String> =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT area_path FROM {} WHERE id = $1", holder.table())))
+                .bind(holder.id())
+                .fetch_optional(&self.pool)
+                .await?;
+        if !path.is_some_and(|p| scope.contains_path(&p)) {
             return Err(StoreError::not_found(holder.kind().as_str(), holder.id()));
         }
+        let mut tx = self.write_tx().await?;
+        let (id, _) = holder_account(&mut tx, holder).await?;
         tx.commit().await?;
         self.points_account(&Scope::everything(), id).await
     }

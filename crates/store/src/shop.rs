@@ -592,13 +592,17 @@ impl Store {
     pub async fn list_redemptions(
         &self,
         caller: &Caller,
+        area_id: Option<i64>,
         account_id: Option<i64>,
         page: Page,
     ) -> StoreResult<Paged<Redemption>> {
+        let scope = match area_id {
+            Some(a) => self.subtree_scope(caller.scope(), a).await?,
+            None => caller.scope().clone(),
+        };
         let mut filter = Sql::new(" FROM redemptions r JOIN shop_items i ON i.id = r.item_id WHERE 1 = 1");
-        if caller.can(Permission::WriteRegistry) {
-            filter.in_range("r.area_path", &caller.scope().path_range());
-        } else {
+        filter.in_range("r.area_path", &scope.path_range());
+        if !caller.can(Permission::WriteRegistry) {
             // Others see their own only.
             let own = self.own_accounts(caller).await?;
             filter.push(" AND r.account_id IN (-1");

@@ -423,6 +423,7 @@ async fn redeem(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RedemptionQuery {
+    area_id: Option<i64>,
     account_id: Option<i64>,
 }
 
@@ -435,7 +436,7 @@ async fn list_redemptions(
     ApiQuery(q): ApiQuery<RedemptionQuery>,
     ApiQuery(p): ApiQuery<Paging>,
 ) -> ApiResult<Json<Paged<Redemption>>> {
-    Ok(Json(s.store.list_redemptions(&caller, q.account_id, p.page()?).await?))
+    Ok(Json(s.store.list_redemptions(&caller, q.area_id, q.account_id, p.page()?).await?))
 }
 
 /// One redemption, for its holder or staff over the holder.

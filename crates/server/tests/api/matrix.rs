@@ -37,6 +37,8 @@ struct Targets {
     inbox_item: i64,
     /// A self-registration at a house of the target unit.
     change_request: i64,
+    /// Community services in Hongqiao (see `services_targets`).
+    sv: crate::services::Targets,
 }
 
 /// Routes anyone may call, or that act on the caller's own session only.
@@ -51,6 +53,8 @@ const PUBLIC_OR_OWN: &[(&str, &str)] = &[
     ("GET", "/api/v1/public/cases/{number}"),
     ("POST", "/api/v1/public/cases/{number}/rating"),
     ("POST", "/api/v1/public/cases/{number}/not-fixed"),
+    // The caller's own points accounts.
+    ("GET", "/api/v1/points/mine"),
 ];
 
 /// The concrete request that aims a route at the target records.
@@ -205,7 +209,7 @@ fn request(method: &str, path: &str, t: &Targets) -> Option<(String, Option<Valu
             json!({"returnee_fields": ["name"], "retention_days": 1}),
         ),
         ("GET", "/api/v1/imports/template") => r("/api/v1/imports/template?kind=residents&format=csv".into()),
-        _ => None,
+        _ => crate::services::matrix_request(method, path, t.community, t.resident, &t.sv),
     }
 }
 
@@ -258,6 +262,17 @@ async fn fingerprint(app: &TestApp) -> Vec<(String, i64)> {
         "work_calendars",
         "change_requests",
         "registration_settings",
+        "volunteers",
+        "volunteer_teams",
+        "team_members",
+        "points_rules",
+        "points_accounts",
+        "ledger_entries",
+        "ledger_postings",
+        "shop_items",
+        "redemptions",
+        "wishes",
+        "wish_claims",
     ] {
         let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {t}")))
             .fetch_one(app.store.pool())
@@ -275,7 +290,13 @@ async fn fingerprint(app: &TestApp) -> Vec<(String, i64)> {
          + (SELECT count(*) FROM co_building_units WHERE until IS NOT NULL) \
          + (SELECT count(*) FROM inbox_items WHERE read_at IS NOT NULL) \
          + (SELECT count(*) FROM case_categories WHERE name_en = 'x') \
-         + (SELECT count(*) FROM change_requests WHERE status <> 'pending')",
+         + (SELECT count(*) FROM change_requests WHERE status <> 'pending') \
+         + (SELECT count(*) FROM points_rules WHERE state <> 'proposed') \
+         + (SELECT count(*) FROM ledger_entries WHERE state <> 'pending') \
+         + (SELECT count(*) FROM redemptions WHERE state <> 'reserved') \
+         + (SELECT count(*) FROM wishes WHERE state <> 'claimed') \
+         + (SELECT count(*) FROM wish_claims WHERE state <> 'pending') \
+         + (SELECT COALESCE(CAST(SUM(stock) AS BIGINT), 0) FROM shop_items)",
     )
     .fetch_one(app.store.pool())
     .await
@@ -369,6 +390,7 @@ async fn no_caller_reaches_outside_its_scope(app: TestApp) {
                 .await
                 .unwrap()
         },
+        sv: crate::services::matrix_targets(&app, hongqiao, unit, resident).await,
     };
 
     // The callers: a grid chief of a Shengquan grid, a unit chief of a unit in another

@@ -464,3 +464,194 @@ async fn wish_deadlines_escalate(app: TestApp) {
     assert_eq!(full["escalation_level"], 1);
     assert!(count(&app, "inbox_items").await > inbox_before, "the community's head is told");
 }
+
+/// Services records in the matrix's target community (Hongqiao), made by the deployment.
+pub struct Targets {
+    rule: i64,
+    /// An approved rule, to aim awards at.
+    approved_rule: i64,
+    /// A pending award.
+    entry: i64,
+    item: i64,
+    redemption: i64,
+    volunteer: i64,
+    team: i64,
+    /// A published wish with a pending claim.
+    wish: i64,
+}
+
+pub async fn matrix_targets(app: &TestApp, community: i64, unit: i64, resident: i64) -> Targets {
+    use wangge_core::ledger::SourceKind;
+    use wangge_core::{Caller, PostKind};
+    use wangge_store::{
+        ClaimerKind, Holder, NewAward, NewPointsRule, NewRedemption, NewShopItem, NewTeam, NewVolunteer, NewWish,
+        WishChannel,
+    };
+    let (store, sys) = (&app.store, Caller::system());
+    let rule = |code: &str, threshold: i64| NewPointsRule {
+        area_id: community,
+        code: code.into(),
+        name: code.into(),
+        source_kind: SourceKind::Manual,
+        points: 40,
+        threshold,
+        approver_kind: PostKind::StationChief,
+    };
+    let approved = store.propose_points_rule(&sys, rule("matrix_approved", 50)).await.unwrap();
+    let approved = store.approve_points_rule(&sys, approved.id).await.unwrap();
+    let proposed = store.propose_points_rule(&sys, rule("matrix_proposed", 50)).await.unwrap();
+    let volunteer = store
+        .create_volunteer(&sys, NewVolunteer { area_id: unit, name: "虹桥志愿者".into(), ..Default::default() })
+        .await
+        .unwrap();
+    let award = |qty: i64, key: &str| NewAward {
+        rule_id: approved.id,
+        holder: Holder::Volunteer(volunteer.id),
+        quantity: qty,
+        source_kind: None,
+        source_id: None,
+        client_key: key.into(),
+        note: None,
+    };
+    store.award_points(&sys, award(1, "matrix-posted")).await.unwrap();
+    let entry = store.award_points(&sys, award(2, "matrix-pending")).await.unwrap();
+    assert_eq!(entry.state, "pending");
+    let item = store
+        .create_shop_item(
+            &sys,
+            NewShopItem { area_id: community, name: "肥皂".into(), description: String::new(), points: 10, stock: 5 },
+        )
+        .await
+        .unwrap();
+    let redemption = store
+        .redeem(
+            &sys,
+            NewRedemption {
+                item_id: item.id,
+                holder: Some(Holder::Volunteer(volunteer.id)),
+                quantity: 1,
+                client_key: "matrix-redeem".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let team = store
+        .create_team(
+            &sys,
+            NewTeam {
+                area_id: community,
+                name: "虹桥法治宣传队".into(),
+                kind: "rule_of_law".into(),
+                description: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+    let wish = store
+        .collect_wish(
+            &sys,
+            NewWish {
+                resident_id: resident,
+                channel: WishChannel::Phone,
+                category: "repair".into(),
+                description: "门锁坏了".into(),
+                estimated_value: 30,
+            },
+        )
+        .await
+        .unwrap();
+    let id = wish.public.id;
+    store.review_wish(&sys, id, true, None).await.unwrap();
+    store.claim_wish(&sys, id, ClaimerKind::Volunteer, Some(volunteer.id)).await.unwrap();
+    Targets {
+        rule: proposed.id,
+        approved_rule: approved.id,
+        entry: entry.id,
+        item: item.id,
+        redemption: redemption.id,
+        volunteer: volunteer.id,
+        team: team.id,
+        wish: id,
+    }
+}
+
+/// The matrix's request for each services route, aimed at the targets.
+pub fn matrix_request(
+    method: &str,
+    path: &str,
+    community: i64,
+    resident: i64,
+    t: &Targets,
+) -> Option<(String, Option<Value>)> {
+    let r = |p: String| Some((p, None));
+    let b = |p: String, v: Value| Some((p, Some(v)));
+    let (w, e, red) = (t.wish, t.entry, t.redemption);
+    match (method, path) {
+        ("GET", "/api/v1/points/rules") => r(format!("/api/v1/points/rules?area_id={community}")),
+        ("POST", "/api/v1/points/rules") => b(
+            "/api/v1/points/rules".into(),
+            json!({"area_id": community, "code": "x", "name": "x", "source_kind": "manual", "points": 1,
+                   "threshold": 1, "approver_kind": "station_chief"}),
+        ),
+        ("POST", "/api/v1/points/rules/{id}/approve") => r(format!("/api/v1/points/rules/{}/approve", t.rule)),
+        ("POST", "/api/v1/points/awards") => b(
+            "/api/v1/points/awards".into(),
+            json!({"rule_id": t.approved_rule, "holder_kind": "volunteer", "holder_id": t.volunteer, "client_key": "m"}),
+        ),
+        ("GET", "/api/v1/points/entries") => r(format!("/api/v1/points/entries?area_id={community}")),
+        ("GET", "/api/v1/points/entries/{id}") => r(format!("/api/v1/points/entries/{e}")),
+        ("POST", "/api/v1/points/entries/{id}/approve") => r(format!("/api/v1/points/entries/{e}/approve")),
+        ("POST", "/api/v1/points/entries/{id}/reject") => r(format!("/api/v1/points/entries/{e}/reject")),
+        ("POST", "/api/v1/points/entries/{id}/reverse") => {
+            b(format!("/api/v1/points/entries/{e}/reverse"), json!({"client_key": "m"}))
+        }
+        ("GET", "/api/v1/points/accounts") => r(format!("/api/v1/points/accounts?area_id={community}")),
+        ("GET", "/api/v1/points/balance") => {
+            r(format!("/api/v1/points/balance?holder_kind=resident&holder_id={resident}"))
+        }
+        ("GET", "/api/v1/shop/items") => r(format!("/api/v1/shop/items?area_id={community}")),
+        ("POST", "/api/v1/shop/items") => {
+            b("/api/v1/shop/items".into(), json!({"area_id": community, "name": "x", "points": 1, "stock": 1}))
+        }
+        ("POST", "/api/v1/shop/items/{id}/restock") => {
+            b(format!("/api/v1/shop/items/{}/restock", t.item), json!({"delta": 1}))
+        }
+        ("GET", "/api/v1/shop/redemptions") => r(format!("/api/v1/shop/redemptions?area_id={community}")),
+        ("POST", "/api/v1/shop/redemptions") => b(
+            "/api/v1/shop/redemptions".into(),
+            json!({"item_id": t.item, "holder_kind": "volunteer", "holder_id": t.volunteer, "client_key": "m"}),
+        ),
+        ("GET", "/api/v1/shop/redemptions/{id}") => r(format!("/api/v1/shop/redemptions/{red}")),
+        ("POST", "/api/v1/shop/redemptions/{id}/cancel") => r(format!("/api/v1/shop/redemptions/{red}/cancel")),
+        ("POST", "/api/v1/shop/redemptions/{id}/pickup") => {
+            b(format!("/api/v1/shop/redemptions/{red}/pickup"), json!({"code": "000000"}))
+        }
+        ("GET", "/api/v1/volunteers") => r(format!("/api/v1/volunteers?area_id={community}")),
+        ("POST", "/api/v1/volunteers") => b("/api/v1/volunteers".into(), json!({"area_id": community, "name": "x"})),
+        ("GET", "/api/v1/volunteers/{id}") => r(format!("/api/v1/volunteers/{}", t.volunteer)),
+        ("GET", "/api/v1/teams") => r(format!("/api/v1/teams?area_id={community}")),
+        ("POST", "/api/v1/teams") => {
+            b("/api/v1/teams".into(), json!({"area_id": community, "name": "x", "kind": "rule_of_law"}))
+        }
+        ("GET", "/api/v1/teams/{id}/members") => r(format!("/api/v1/teams/{}/members", t.team)),
+        ("POST", "/api/v1/teams/{id}/members") => {
+            b(format!("/api/v1/teams/{}/members", t.team), json!({"volunteer_id": t.volunteer, "role": "member"}))
+        }
+        ("GET", "/api/v1/wishes") => r(format!("/api/v1/wishes?area_id={community}")),
+        ("POST", "/api/v1/wishes") => b(
+            "/api/v1/wishes".into(),
+            json!({"resident_id": resident, "channel": "phone", "category": "x", "description": "x"}),
+        ),
+        ("GET", "/api/v1/wishes/published") => r(format!("/api/v1/wishes/published?area_id={community}")),
+        ("GET", "/api/v1/wishes/{id}") => r(format!("/api/v1/wishes/{w}")),
+        ("GET", "/api/v1/wishes/{id}/public") => r(format!("/api/v1/wishes/{w}/public")),
+        ("POST", "/api/v1/wishes/{id}/review") => b(format!("/api/v1/wishes/{w}/review"), json!({"publish": true})),
+        ("POST", "/api/v1/wishes/{id}/claim") => b(format!("/api/v1/wishes/{w}/claim"), json!({})),
+        ("POST", "/api/v1/wishes/{id}/claim/approve") => r(format!("/api/v1/wishes/{w}/claim/approve")),
+        ("POST", "/api/v1/wishes/{id}/claim/decline") => r(format!("/api/v1/wishes/{w}/claim/decline")),
+        ("GET", "/api/v1/wishes/{id}/contact") => r(format!("/api/v1/wishes/{w}/contact")),
+        ("POST", "/api/v1/wishes/{id}/fulfil") => b(format!("/api/v1/wishes/{w}/fulfil"), json!({"note": "x"})),
+        ("POST", "/api/v1/wishes/{id}/confirm") => b(format!("/api/v1/wishes/{w}/confirm"), json!({"rating": 5})),
+        _ => None,
+    }
+}
