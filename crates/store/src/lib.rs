@@ -20,6 +20,7 @@ pub mod clock;
 mod crypto;
 mod demo_cases;
 mod demo_people;
+mod demo_services;
 mod error;
 mod export;
 mod import;
@@ -60,6 +61,7 @@ pub use cases::{
 };
 pub use demo_cases::CaseReport;
 pub use demo_people::PeopleReport;
+pub use demo_services::ServicesReport;
 pub use error::{StoreError, StoreResult};
 pub use export::Exporter;
 pub use import::{

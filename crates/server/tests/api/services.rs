@@ -655,3 +655,30 @@ pub fn matrix_request(
         _ => None,
     }
 }
+
+crate::on_both_engines!(the_demo_county_has_services);
+
+async fn the_demo_county_has_services(app: TestApp) {
+    let app = app.with_demo().await;
+    let county = app.area_id("仙游县").await;
+    let report = app.store.seed_demo_services(county, crate::DEMO_PASSWORD).await.unwrap();
+    assert_eq!(report.teams, 1);
+    assert!(report.volunteers >= 40, "{report:?}");
+    assert_eq!(report.wishes, 8);
+    assert_eq!(report.wishes_fulfilled, 3);
+    // Seven leaders' three hours and six volunteers' four hours at 5 points, three wishes at 20.
+    assert_eq!(report.points_issued, 7 * 15 + 6 * 20 + 3 * 20);
+    let problems = app.store.verify_ledger().await.unwrap();
+    assert!(problems.is_empty(), "{problems:#?}");
+    // The team and its rule-of-law leaders, through the API.
+    let (s, teams) = app.get(&format!("/api/v1/teams?area_id={}", app.area_id("度峰社区").await)).await;
+    assert_eq!(s, StatusCode::OK, "{teams}");
+    let team = &teams["items"][0];
+    assert_eq!(team["name"], "夕阳红法治文艺宣传队");
+    let (_, members) = app.get(&format!("/api/v1/teams/{}/members", team["id"])).await;
+    let leaders = members.as_array().unwrap().iter().filter(|m| m["role"] == "rule_of_law_leader").count();
+    assert_eq!(leaders, 7);
+    // The demo volunteer signs in and sees Bazhai's published wishes, masked.
+    let (s, _, _) = crate::auth::sign_in(&app, &report.volunteer_login, crate::DEMO_PASSWORD).await;
+    assert_eq!(s, StatusCode::OK);
+}
