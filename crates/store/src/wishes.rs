@@ -248,7 +248,8 @@ impl Store {
             return Err(StoreError::not_found("wish", id));
         };
         let mine = own_resident(&mut conn, caller).await? == Some(wish.resident_id);
-        if !(caller.can(Permission::ReadRegistry) && caller.scope().contains_path(&path)) && !mine {
+        let staff = caller.can(Permission::ReadRegistry) && caller.scope().contains_path(&path);
+        if !staff && !mine {
             return Err(StoreError::not_found("wish", id));
         }
         if !caller.can(Permission::ReadSensitiveTags) {
