@@ -26,6 +26,9 @@ use crate::{Page, Paged, Sort, Store, StoreError, StoreResult, audit, now_text};
 pub const CLAIM_DAYS: i64 = 7;
 pub const FULFIL_DAYS: i64 = 14;
 
+/// Kinds of wishes (each has a name in the locale files).
+pub const WISH_CATEGORIES: [&str; 6] = ["daily_goods", "repair", "study", "company", "health", "other"];
+
 /// The registry tags that put a wish first.
 pub const PRIORITY_TAGS: [&str; 5] =
     ["low_income", "left_behind_child", "lonely_elderly", "empty_nest_elderly", "disabled"];
@@ -347,6 +350,13 @@ impl Store {
         let mine = own_resident(&mut tx, caller).await? == Some(new.resident_id);
         if !handles(caller, &path) && !mine {
             return Err(unknown());
+        }
+        if !WISH_CATEGORIES.contains(&category.as_str()) {
+            return Err(StoreError::invalid(
+                "category",
+                "unknown_category",
+                format!("category is one of: {}", WISH_CATEGORIES.join(", ")),
+            ));
         }
         let channel = if mine && !handles(caller, &path) { WishChannel::SelfService } else { new.channel };
         let name: String = row.try_get("name")?;

@@ -24,6 +24,7 @@ const FILES: &[(&str, &str, &str)] = &[
     ("areas", include_str!("../locales/zh-CN/areas.ftl"), include_str!("../locales/en/areas.ftl")),
     ("cases", include_str!("../locales/zh-CN/cases.ftl"), include_str!("../locales/en/cases.ftl")),
     ("data", include_str!("../locales/zh-CN/data.ftl"), include_str!("../locales/en/data.ftl")),
+    ("services", include_str!("../locales/zh-CN/services.ftl"), include_str!("../locales/en/services.ftl")),
 ];
 
 type Bundle = FluentBundle<FluentResource>;

@@ -56,6 +56,7 @@ pub fn router(state: WebState) -> Router {
         .merge(pages::dashboard::routes())
         .merge(pages::cases::routes())
         .merge(pages::data::routes())
+        .merge(pages::services::routes())
         .route("/static/{name}", get(assets::serve))
         .layer(axum::middleware::from_fn(security_headers))
         .with_state(state)

@@ -6,6 +6,7 @@ pub mod dashboard;
 pub mod data;
 pub mod home;
 pub mod registry;
+pub mod services;
 pub mod session;
 
 use serde::{Deserialize, Deserializer};
