@@ -5,6 +5,7 @@
 //! Every method that lists or changes scoped data takes the caller's [`Scope`].
 
 pub mod accounts;
+mod activities;
 pub mod admin;
 mod areas;
 mod audit;
@@ -48,6 +49,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use accounts::{Account, NewAccount, Session, SignInError};
+pub use activities::{Activity, NewActivity};
 pub use areas::{Area, AreaFilter, AreaPatch, AreaSummary, AreaTreeNode, CloseArea, Coverage, NewArea};
 pub use audit::{AuditEvent, AuditFilter};
 pub use boundaries::{Family, Feature, FeatureError};

@@ -46,6 +46,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .nest("/shop", services::shop_routes())
         .merge(services::volunteer_routes())
         .nest("/wishes", services::wish_routes())
+        .nest("/activities", services::activity_routes())
         .merge(data::routes())
         .merge(data::registration_routes())
         .merge(data::boundary_routes())

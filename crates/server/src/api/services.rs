@@ -10,9 +10,9 @@ use utoipa_axum::routes;
 use wangge_core::PostKind;
 use wangge_core::ledger::{AccountKind, EntryKind, SourceKind};
 use wangge_store::{
-    ClaimerKind, EntryFilter, Holder, LedgerEntry, NewAward, NewPointsRule, NewRedemption, NewShopItem, NewTeam,
-    NewVolunteer, NewWish, Paged, PointsAccount, PointsRule, PublicWish, Redemption, ShopItem, Team, TeamMember,
-    TeamRole, Volunteer, Wish, WishChannel, WishContact, WishFilter,
+    Activity, ClaimerKind, EntryFilter, Holder, LedgerEntry, NewActivity, NewAward, NewPointsRule, NewRedemption,
+    NewShopItem, NewTeam, NewVolunteer, NewWish, Paged, PointsAccount, PointsRule, PublicWish, Redemption, ShopItem,
+    Team, TeamMember, TeamRole, Volunteer, Wish, WishChannel, WishContact, WishFilter,
 };
 
 use super::{Paging, reader};
@@ -51,6 +51,13 @@ pub fn volunteer_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_volunteer))
         .routes(routes!(list_teams, create_team))
         .routes(routes!(team_members, add_team_member))
+}
+
+pub fn activity_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_activities, create_activity))
+        .routes(routes!(sign_up))
+        .routes(routes!(check_in))
 }
 
 pub fn wish_routes() -> OpenApiRouter<AppState> {
@@ -810,4 +817,87 @@ async fn confirm_wish(
     ApiJson(b): ApiJson<ConfirmBody>,
 ) -> ApiResult<Json<Wish>> {
     Ok(Json(s.store.confirm_wish(&caller, id, b.rating, b.note).await?))
+}
+
+// ----- activities -----
+
+/// Activities of the caller's area, above and below it, latest first.
+#[utoipa::path(get, path = "", tag = "services", params(AreaQuery, Paging),
+    responses((status = 200, body = Paged<Activity>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn list_activities(
+    State(s): State<AppState>,
+    Auth(caller): Auth,
+    ApiQuery(q): ApiQuery<AreaQuery>,
+    ApiQuery(p): ApiQuery<Paging>,
+) -> ApiResult<Json<Paged<Activity>>> {
+    let scope = s.store.overlap_scope(caller.scope(), q.area_id).await?;
+    Ok(Json(s.store.list_activities(&caller, &scope, p.page()?).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewActivityBody {
+    area_id: i64,
+    team_id: Option<i64>,
+    /// An approved rule paying per hour of service.
+    rule_id: Option<i64>,
+    title: String,
+    place: String,
+    /// `YYYY-MM-DDTHH:MM:SSZ`.
+    starts_at: String,
+    hours: i64,
+    capacity: i64,
+    #[serde(default)]
+    people_served: i64,
+}
+
+/// Announce an activity; its check-in code is in the answer.
+#[utoipa::path(post, path = "", tag = "services", request_body = NewActivityBody,
+    responses((status = 201, body = Activity), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_activity(
+    State(s): State<AppState>,
+    Auth(caller): Auth,
+    ApiJson(b): ApiJson<NewActivityBody>,
+) -> ApiResult<(StatusCode, Json<Activity>)> {
+    let new = NewActivity {
+        area_id: b.area_id,
+        team_id: b.team_id,
+        rule_id: b.rule_id,
+        title: b.title,
+        place: b.place,
+        starts_at: b.starts_at,
+        hours: b.hours,
+        capacity: b.capacity,
+        people_served: b.people_served,
+    };
+    Ok((StatusCode::CREATED, Json(s.store.create_activity(&caller, new).await?)))
+}
+
+/// Sign up (as the caller's own volunteer record).
+#[utoipa::path(post, path = "/{id}/signup", tag = "services", params(("id" = i64, Path)),
+    responses((status = 200, body = Activity), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn sign_up(
+    State(s): State<AppState>,
+    Auth(caller): Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Activity>> {
+    Ok(Json(s.store.sign_up(&caller, id).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckInBody {
+    code: String,
+}
+
+/// Check in with the code shown at the activity; the hours' points arrive once.
+#[utoipa::path(post, path = "/{id}/checkin", tag = "services", params(("id" = i64, Path)), request_body = CheckInBody,
+    responses((status = 200, body = Activity), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn check_in(
+    State(s): State<AppState>,
+    Auth(caller): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(b): ApiJson<CheckInBody>,
+) -> ApiResult<Json<Activity>> {
+    Ok(Json(s.store.check_in(&caller, id, &b.code).await?))
 }

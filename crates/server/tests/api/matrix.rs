@@ -273,6 +273,8 @@ async fn fingerprint(app: &TestApp) -> Vec<(String, i64)> {
         "redemptions",
         "wishes",
         "wish_claims",
+        "activities",
+        "activity_signups",
     ] {
         let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {t}")))
             .fetch_one(app.store.pool())

@@ -478,6 +478,7 @@ pub struct Targets {
     team: i64,
     /// A published wish with a pending claim.
     wish: i64,
+    activity: i64,
 }
 
 pub async fn matrix_targets(app: &TestApp, community: i64, unit: i64, resident: i64) -> Targets {
@@ -563,7 +564,26 @@ pub async fn matrix_targets(app: &TestApp, community: i64, unit: i64, resident: 
     let id = wish.public.id;
     store.review_wish(&sys, id, true, None).await.unwrap();
     store.claim_wish(&sys, id, ClaimerKind::Volunteer, Some(volunteer.id)).await.unwrap();
+    let activity = store
+        .create_activity(
+            &sys,
+            wangge_store::NewActivity {
+                area_id: community,
+                team_id: Some(team.id),
+                rule_id: Some(approved.id),
+                title: "普法宣传".into(),
+                place: "虹桥社区广场".into(),
+                starts_at: "2026-06-01T01:00:00Z".into(),
+                hours: 2,
+                capacity: 20,
+                people_served: 100,
+            },
+        )
+        .await
+        .unwrap()
+        .id;
     Targets {
+        activity,
         rule: proposed.id,
         approved_rule: approved.id,
         entry: entry.id,
@@ -652,6 +672,16 @@ pub fn matrix_request(
         ("GET", "/api/v1/wishes/{id}/contact") => r(format!("/api/v1/wishes/{w}/contact")),
         ("POST", "/api/v1/wishes/{id}/fulfil") => b(format!("/api/v1/wishes/{w}/fulfil"), json!({"note": "x"})),
         ("POST", "/api/v1/wishes/{id}/confirm") => b(format!("/api/v1/wishes/{w}/confirm"), json!({"rating": 5})),
+        ("GET", "/api/v1/activities") => r(format!("/api/v1/activities?area_id={community}")),
+        ("POST", "/api/v1/activities") => b(
+            "/api/v1/activities".into(),
+            json!({"area_id": community, "title": "x", "place": "x", "starts_at": "2026-06-01T01:00:00Z",
+                   "hours": 1, "capacity": 1}),
+        ),
+        ("POST", "/api/v1/activities/{id}/signup") => r(format!("/api/v1/activities/{}/signup", t.activity)),
+        ("POST", "/api/v1/activities/{id}/checkin") => {
+            b(format!("/api/v1/activities/{}/checkin", t.activity), json!({"code": "000000"}))
+        }
         _ => None,
     }
 }
@@ -681,4 +711,56 @@ async fn the_demo_county_has_services(app: TestApp) {
     // The demo volunteer signs in and sees Bazhai's published wishes, masked.
     let (s, _, _) = crate::auth::sign_in(&app, &report.volunteer_login, crate::DEMO_PASSWORD).await;
     assert_eq!(s, StatusCode::OK);
+}
+
+crate::on_both_engines!(a_volunteer_signs_up_and_checks_in);
+
+async fn a_volunteer_signs_up_and_checks_in(app: TestApp) {
+    let app = app.with_demo().await;
+    let w = world(&app).await;
+    let (s, rule) = app
+        .call_as(
+            Some(&w.chief),
+            Method::POST,
+            "/api/v1/points/rules",
+            Some(json!({"area_id": w.community, "code": "volunteer_hour", "name": "志愿服务每小时",
+                        "source_kind": "activity", "points": 5, "threshold": 40, "approver_kind": "station_chief"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{rule}");
+    app.call_as(Some(&w.chief), Method::POST, &format!("/api/v1/points/rules/{}/approve", rule["id"]), None).await;
+    let (s, act) = app
+        .call_as(
+            Some(&w.chief),
+            Method::POST,
+            "/api/v1/activities",
+            Some(json!({"area_id": w.community, "rule_id": rule["id"], "title": "法治宣传进社区", "place": "圣泉社区文化广场",
+                        "starts_at": "2026-06-01T01:00:00Z", "hours": 3, "capacity": 1, "people_served": 120})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{act}");
+    let code = act["checkin_code"].as_str().unwrap().to_string();
+    let path = |p: &str| format!("/api/v1/activities/{}/{p}", act["id"]);
+    // The volunteer sees it, without the code.
+    let (_, list) = app.call_as(Some(&w.volunteer), Method::GET, "/api/v1/activities", None).await;
+    let seen = list["items"].as_array().unwrap().iter().find(|a| a["id"] == act["id"]).unwrap().clone();
+    assert!(seen["checkin_code"].is_null(), "{seen}");
+    let (s, _) = app.call_as(Some(&w.volunteer), Method::POST, &path("checkin"), Some(json!({"code": code}))).await;
+    assert_eq!(s, StatusCode::CONFLICT, "sign up first");
+    let (s, a) = app.call_as(Some(&w.volunteer), Method::POST, &path("signup"), None).await;
+    assert_eq!(s, StatusCode::OK, "{a}");
+    assert_eq!(a["signed_up"], 1);
+    let (s, e) = app.call_as(Some(&w.other_volunteer), Method::POST, &path("signup"), None).await;
+    assert_eq!(s, StatusCode::CONFLICT, "full: {e}");
+    let (s, e) =
+        app.call_as(Some(&w.volunteer), Method::POST, &path("checkin"), Some(json!({"code": "999999x"}))).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    for _ in 0..2 {
+        let (s, a) = app.call_as(Some(&w.volunteer), Method::POST, &path("checkin"), Some(json!({"code": code}))).await;
+        assert_eq!(s, StatusCode::OK, "{a}");
+        assert_eq!(a["checked_in"], 1);
+    }
+    let (_, mine) = app.call_as(Some(&w.volunteer), Method::GET, "/api/v1/points/mine", None).await;
+    let total: i64 = mine.as_array().unwrap().iter().map(|a| a["balance"].as_i64().unwrap()).sum();
+    assert_eq!(total, 15, "three hours at 5 points, once");
 }

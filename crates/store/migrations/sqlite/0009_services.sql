@@ -213,3 +213,34 @@ CREATE TABLE wish_claims (
 CREATE UNIQUE INDEX wish_claims_active ON wish_claims (wish_id) WHERE state IN ('pending', 'approved');
 CREATE INDEX wish_claims_wish ON wish_claims (wish_id);
 CREATE INDEX wish_claims_account ON wish_claims (account_id);
+
+-- Volunteer activities at an area: sign-up up to capacity, check-in by the code shown at the
+-- activity; each check-in earns the activity's hours under its rule (if any), once.
+CREATE TABLE activities (
+    id             INTEGER PRIMARY KEY,
+    county_id      INTEGER NOT NULL,
+    area_id        INTEGER NOT NULL REFERENCES areas (id),
+    area_path      TEXT NOT NULL,
+    team_id        INTEGER REFERENCES volunteer_teams (id),
+    rule_id        INTEGER REFERENCES points_rules (id),
+    title          TEXT NOT NULL,
+    place          TEXT NOT NULL,
+    starts_at      TEXT NOT NULL,
+    hours          INTEGER NOT NULL,
+    capacity       INTEGER NOT NULL,
+    people_served  INTEGER NOT NULL,
+    checkin_code   TEXT NOT NULL,
+    created_at     TEXT NOT NULL
+);
+CREATE INDEX activities_area_path ON activities (area_path);
+
+CREATE TABLE activity_signups (
+    id             INTEGER PRIMARY KEY,
+    activity_id    INTEGER NOT NULL REFERENCES activities (id),
+    volunteer_id   INTEGER NOT NULL REFERENCES volunteers (id),
+    checked_in_at  TEXT,
+    entry_id       INTEGER REFERENCES ledger_entries (id),
+    created_at     TEXT NOT NULL
+);
+CREATE UNIQUE INDEX activity_signups_once ON activity_signups (activity_id, volunteer_id);
+CREATE INDEX activity_signups_volunteer ON activity_signups (volunteer_id);
