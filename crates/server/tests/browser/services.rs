@@ -62,6 +62,58 @@ async fn a_volunteer_claims_a_wish_and_a_resident_redeems_on_a_phone() {
     assert_eq!(after.state, "claimed");
     let claim = after.claim.expect("the claim");
     assert_eq!(claim.state, "pending", "it waits for the grid worker");
+
+    // An activity of the village, announced with its code; the volunteer signs up and checks
+    // in with the code shown there, and the hours' points arrive.
+    let bazhai_id = store
+        .list_areas(&all, &AreaFilter { q: Some("坝下村".into()), ..Default::default() }, page)
+        .await
+        .unwrap()
+        .items[0]
+        .id;
+    let hour_rule = store
+        .list_points_rules(&Scope::subtree(store.area(&all, bazhai_id).await.unwrap().path), page)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|r| r.code == "volunteer_hour")
+        .unwrap();
+    let act = store
+        .create_activity(
+            &sys,
+            wangge_store::NewActivity {
+                area_id: bazhai_id,
+                team_id: None,
+                rule_id: Some(hour_rule.id),
+                title: "微心愿收集点值班".into(),
+                place: "坝下村综合文化服务中心".into(),
+                starts_at: "2026-06-01T01:00:00Z".into(),
+                hours: 2,
+                capacity: 10,
+                people_served: 30,
+            },
+        )
+        .await
+        .unwrap();
+    phone.follow("a[href='/activities']").await;
+    phone.follow(&format!("#signup-{}", act.id)).await;
+    assert_eq!(phone.text(&format!("#activity-{} .signed-up", act.id)).await, "1");
+    phone.fill(&format!("#code-{}", act.id), "000000x").await;
+    phone.follow(&format!("#checkin-{}", act.id)).await;
+    assert!(phone.text("[role=alert]").await.contains("签到码不对"), "{}", phone.text("body").await);
+    phone.fill(&format!("#code-{}", act.id), act.checkin_code.as_deref().unwrap()).await;
+    phone.follow(&format!("#checkin-{}", act.id)).await;
+    assert_eq!(phone.text(&format!("#activity-{} .checked-in", act.id)).await, "1", "{}", phone.text("body").await);
+    check_page(&phone, base, "activities", &mut weights).await;
+    shoot(&phone, "390x844", "activities").await;
+    let checked: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM activity_signups WHERE checked_in_at IS NOT NULL AND entry_id IS NOT NULL",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(checked, 1, "checked in, with the hours' points");
     phone.quit().await;
 
     // A resident of 坝下村 with 50 points, on a phone: the shop, redeem a towel (30 points).

@@ -9,8 +9,8 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 use wangge_store::{
-    ClaimerKind, Holder, NewRedemption, Page, PointsAccount, PublicWish, Redemption, Scope, ShopItem, StoreError,
-    WishFilter,
+    Activity, ClaimerKind, Holder, NewRedemption, Page, PointsAccount, PublicWish, Redemption, Scope, ShopItem,
+    StoreError, WishFilter,
 };
 
 use crate::WebState;
@@ -18,8 +18,18 @@ use crate::ctx::{Chrome, Viewer, WebError, respond};
 
 /// The viewer's words for a refusal the store names by its code.
 fn refusal(v: &Viewer, code: &str) -> String {
-    let known =
-        ["insufficient_points", "out_of_stock", "already_claimed", "not_published", "unknown_claimer", "no_holder"];
+    let known = [
+        "insufficient_points",
+        "out_of_stock",
+        "already_claimed",
+        "not_published",
+        "unknown_claimer",
+        "no_holder",
+        "wrong_code",
+        "not_signed_up",
+        "already_signed_up",
+        "full",
+    ];
     v.t(if known.contains(&code) { code } else { "services-refused" })
 }
 
@@ -27,6 +37,9 @@ pub fn routes() -> Router<WebState> {
     Router::new()
         .route("/wishes", get(wishes))
         .route("/wishes/{id}/claim", post(claim))
+        .route("/activities", get(activities))
+        .route("/activities/{id}/signup", post(sign_up))
+        .route("/activities/{id}/checkin", post(check_in))
         .route("/shop", get(shop))
         .route("/shop/{id}/redeem", post(redeem))
 }
@@ -131,6 +144,67 @@ async fn redeem(State(s): State<WebState>, v: Viewer, Path(id): Path<i64>, Form(
                 | StoreError::Invalid { code, .. }
                 | StoreError::MissingRef { code, .. },
             ) => shop_page(&s, &v, Some(refusal(&v, code)), StatusCode::CONFLICT).await,
+            Err(e) => Err(e.into()),
+        }
+    }
+    .await;
+    respond(&v, r)
+}
+
+#[derive(Template)]
+#[template(path = "services/activities.html")]
+struct ActivitiesPage {
+    c: Chrome,
+    activities: Vec<Activity>,
+    volunteer: bool,
+    notice: Option<String>,
+}
+
+async fn activities_page(
+    s: &WebState,
+    v: &Viewer,
+    notice: Option<String>,
+    status: StatusCode,
+) -> Result<Response, WebError> {
+    let list = s.store.list_activities(&v.caller, v.caller.scope(), Page::new(Some(1), Some(50))?).await?;
+    let volunteer = !s.store.own_volunteers(&v.caller).await?.is_empty();
+    let c = v.chrome(v.t("activities-title"), "activities");
+    Ok(crate::ctx::render(status, ActivitiesPage { c, activities: list.items, volunteer, notice }, v.lang))
+}
+
+async fn activities(State(s): State<WebState>, v: Viewer) -> Response {
+    let r = activities_page(&s, &v, None, StatusCode::OK).await;
+    respond(&v, r)
+}
+
+#[derive(Deserialize)]
+pub struct CheckInForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    code: String,
+}
+
+async fn sign_up(State(s): State<WebState>, v: Viewer, Path(id): Path<i64>, Form(f): Form<CsrfForm>) -> Response {
+    activity_move(s, v, id, f.csrf, None).await
+}
+
+async fn check_in(State(s): State<WebState>, v: Viewer, Path(id): Path<i64>, Form(f): Form<CheckInForm>) -> Response {
+    activity_move(s, v, id, f.csrf, Some(f.code)).await
+}
+
+async fn activity_move(s: WebState, v: Viewer, id: i64, csrf: String, code: Option<String>) -> Response {
+    let r = async {
+        v.check_csrf(&csrf)?;
+        let done = match &code {
+            Some(c) => s.store.check_in(&v.caller, id, c).await,
+            None => s.store.sign_up(&v.caller, id).await,
+        };
+        match done {
+            Ok(_) => Ok(Redirect::to("/activities").into_response()),
+            Err(StoreError::Conflict { code, .. } | StoreError::Invalid { code, .. }) => {
+                activities_page(&s, &v, Some(refusal(&v, code)), StatusCode::CONFLICT).await
+            }
             Err(e) => Err(e.into()),
         }
     }
