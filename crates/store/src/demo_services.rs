@@ -25,6 +25,7 @@ pub struct ServicesReport {
     pub wishes_fulfilled: usize,
     pub points_issued: i64,
     pub redemptions: usize,
+    pub activities: usize,
     /// The login of a volunteer who signs in (with the demo password).
     pub volunteer_login: String,
 }
@@ -157,6 +158,24 @@ impl Store {
                 .await?;
             }
         }
+
+        // The team's next outing, announced with its check-in code.
+        self.create_activity(
+            &sys,
+            crate::NewActivity {
+                area_id: dufeng.id,
+                team_id: Some(team.id),
+                rule_id: Some(hour_rule),
+                title: "法治文艺进村：扫黑除恶与移风易俗宣传".into(),
+                place: "度峰社区文化广场".into(),
+                starts_at: crate::clock::ts(self.now() + chrono::TimeDelta::days(3)),
+                hours: 3,
+                capacity: 40,
+                people_served: 300,
+            },
+        )
+        .await?;
+        report.activities += 1;
 
         // Bangtou's "order-to-order" volunteers: party members and young volunteers; the first
         // signs in.

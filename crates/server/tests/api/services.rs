@@ -693,6 +693,7 @@ async fn the_demo_county_has_services(app: TestApp) {
     let county = app.area_id("仙游县").await;
     let report = app.store.seed_demo_services(county, crate::DEMO_PASSWORD).await.unwrap();
     assert_eq!(report.teams, 1);
+    assert_eq!(report.activities, 1);
     assert!(report.volunteers >= 40, "{report:?}");
     assert_eq!(report.wishes, 8);
     assert_eq!(report.wishes_fulfilled, 3);
