@@ -158,6 +158,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     rooms.visits,
                     rooms.notices
                 );
+                let services = store.seed_demo_services(county.items[0].id, &password).await?;
+                eprintln!(
+                    "services: {} volunteers in {} team(s), {} points rules, {} wishes ({} fulfilled), {} points issued, \
+                     {} redemption(s); volunteer sign-in: {}",
+                    services.volunteers,
+                    services.teams,
+                    services.rules,
+                    services.wishes,
+                    services.wishes_fulfilled,
+                    services.points_issued,
+                    services.redemptions,
+                    services.volunteer_login
+                );
                 let pending = store.seed_demo_registrations("圣泉社区").await?;
                 eprintln!("{pending} self-registrations from house QR plates wait for review in 圣泉社区");
                 let sent = store.seed_demo_open311(county.items[0].id, &password).await?;

@@ -7,6 +7,7 @@ pub mod case;
 pub mod code;
 pub mod escalation;
 pub mod id_number;
+pub mod ledger;
 pub mod rates;
 pub mod registry;
 pub mod scope;

@@ -27,6 +27,11 @@ pub fn start(store: Store, gateway: Option<crate::outbox::Gateway>) {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "case jobs failed; retrying at the next tick"),
             }
+            match store.run_wish_deadlines(store.now()).await {
+                Ok(n) if n > 0 => tracing::info!(n, "wishes escalated"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "wish deadlines failed; retrying at the next tick"),
+            }
             match store.run_due_mediation_follow_ups(store.now()).await {
                 Ok(n) if n > 0 => tracing::info!(n, "mediation follow-ups reminded"),
                 Ok(_) => {}

@@ -190,6 +190,7 @@ fn spawn_jobs(store: Store) -> tokio::task::JoinHandle<()> {
         (name = "cases", description = "Cases (诉求): intake, moves, events, the catalogue, the inbox, rates and calendars"),
         (name = "data", description = "Data in and out: export to and import from CSV and XLSX"),
         (name = "registration", description = "House QR plates and the self-registrations they bring in, reviewed by unit chiefs"),
+        (name = "services", description = "Community services: points (积分) and the points shop (积分超市), volunteers and teams, micro-wishes (微心愿)"),
         (name = "meta", description = "The API itself")
     )
 )]

@@ -195,7 +195,7 @@ impl Store {
         let present: Vec<i64> = people.iter().take(11).map(|p| p.0).collect();
         for r in &present {
             let consent = "本人到场，同意由自管会委员代为签到".to_string();
-            self.check_in(&sys, meeting.id, CheckIn::ForResident { resident_id: *r, consent }).await?;
+            self.check_in_to_meeting(&sys, meeting.id, CheckIn::ForResident { resident_id: *r, consent }).await?;
         }
         self.record_minutes(
             &sys,

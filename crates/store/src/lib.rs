@@ -5,6 +5,7 @@
 //! Every method that lists or changes scoped data takes the caller's [`Scope`].
 
 pub mod accounts;
+mod activities;
 pub mod admin;
 mod areas;
 mod audit;
@@ -22,10 +23,12 @@ mod demo_cases;
 mod demo_open311;
 mod demo_people;
 mod demo_rooms;
+mod demo_services;
 mod error;
 mod evaluations;
 mod export;
 mod import;
+mod ledger;
 mod mediation;
 mod migrate;
 mod notices;
@@ -36,10 +39,13 @@ mod posts;
 mod registration;
 mod registry;
 mod rooms;
+mod shop;
 mod sql;
 mod stats;
 pub mod template;
 mod visits;
+mod volunteers;
+mod wishes;
 
 use std::time::Duration;
 
@@ -52,6 +58,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use accounts::{Account, NewAccount, Session, SignInError};
+pub use activities::{Activity, NewActivity};
 pub use areas::{Area, AreaFilter, AreaPatch, AreaSummary, AreaTreeNode, CloseArea, Coverage, NewArea};
 pub use audit::{AuditEvent, AuditFilter};
 pub use boundaries::{Family, Feature, FeatureError};
@@ -68,11 +75,15 @@ pub use demo_cases::CaseReport;
 pub use demo_open311::demo_open311_key;
 pub use demo_people::PeopleReport;
 pub use demo_rooms::RoomReport;
+pub use demo_services::ServicesReport;
 pub use error::{StoreError, StoreResult};
 pub use evaluations::{EvaluationSnapshot, NewEvaluation};
 pub use export::Exporter;
 pub use import::{
     ImportOptions, ImportReport, ImportSheet, KindCounts, MAX_LISTED_CHANGES, RowChange, RowError, parse_day,
+};
+pub use ledger::{
+    EntryFilter, Holder, LedgerEntry, NewAward, NewPointsRule, PointsAccount, PointsRule, PostingView, RuleState,
 };
 pub use mediation::{Mediation, MediationFilter, MediationPerson, MediationSession, NewMediation, NewPerson, Outcome};
 pub use migrate::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE, Migration};
@@ -100,9 +111,15 @@ pub use rooms::{
     MeetingFilter, NewFollowUp, NewLivingRoom, NewMeeting, NewTopic, PublicMeeting, RoomFigures, RoomFilter, Topic,
     TopicFilter, TopicState, VoteMode,
 };
+pub use shop::{NewRedemption, NewShopItem, Redemption, ShopItem};
 pub use template::SheetKind;
 pub use visits::{NewVisit, UnvisitedHousehold, Visit, VisitCase, VisitFilter};
+pub use volunteers::{NewTeam, NewVolunteer, Team, TeamMember, TeamRole, Volunteer};
 pub use wangge_core::{Caller, Permission, PostKind, Scope};
+pub use wishes::{
+    CLAIM_DAYS, ClaimerKind, FULFIL_DAYS, NewWish, PRIORITY_TAGS, PublicWish, Wish, WishChannel, WishClaim,
+    WishContact, WishFilter,
+};
 
 /// Which engine a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

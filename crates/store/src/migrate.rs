@@ -22,6 +22,7 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
     Migration { version: 6, name: "data", sql: include_str!("../migrations/sqlite/0006_data.sql") },
     Migration { version: 7, name: "open311", sql: include_str!("../migrations/sqlite/0007_open311.sql") },
     Migration { version: 8, name: "rooms", sql: include_str!("../migrations/sqlite/0008_rooms.sql") },
+    Migration { version: 9, name: "services", sql: include_str!("../migrations/sqlite/0009_services.sql") },
     Migration { version: 10, name: "lists", sql: include_str!("../migrations/sqlite/0010_lists.sql") },
 ];
 
@@ -34,6 +35,7 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
     Migration { version: 6, name: "data", sql: include_str!("../migrations/postgres/0006_data.sql") },
     Migration { version: 7, name: "open311", sql: include_str!("../migrations/postgres/0007_open311.sql") },
     Migration { version: 8, name: "rooms", sql: include_str!("../migrations/postgres/0008_rooms.sql") },
+    Migration { version: 9, name: "services", sql: include_str!("../migrations/postgres/0009_services.sql") },
     Migration { version: 10, name: "lists", sql: include_str!("../migrations/postgres/0010_lists.sql") },
 ];
 

@@ -1089,7 +1089,7 @@ impl Store {
 
     /// Checks a resident in at the door, by code or by a staff member with the resident's
     /// consent recorded.
-    pub async fn check_in(&self, caller: &Caller, meeting_id: i64, how: CheckIn) -> StoreResult<Attendee> {
+    pub async fn check_in_to_meeting(&self, caller: &Caller, meeting_id: i64, how: CheckIn) -> StoreResult<Attendee> {
         let m = self.meeting_row(meeting_id).await?;
         require_write(caller, &m.area_path, "meeting", meeting_id)?;
         let now = ts(self.now());

@@ -25,6 +25,7 @@ const FILES: &[(&str, &str, &str)] = &[
     ("cases", include_str!("../locales/zh-CN/cases.ftl"), include_str!("../locales/en/cases.ftl")),
     ("data", include_str!("../locales/zh-CN/data.ftl"), include_str!("../locales/en/data.ftl")),
     ("rooms", include_str!("../locales/zh-CN/rooms.ftl"), include_str!("../locales/en/rooms.ftl")),
+    ("services", include_str!("../locales/zh-CN/services.ftl"), include_str!("../locales/en/services.ftl")),
 ];
 
 type Bundle = FluentBundle<FluentResource>;

@@ -9,6 +9,7 @@ mod party;
 mod people;
 mod residents;
 mod rooms;
+mod services;
 mod session;
 mod tags;
 
@@ -53,6 +54,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .nest("/unvisited-households", rooms::unvisited_routes())
         .nest("/notices", rooms::notice_routes())
         .nest("/evaluations", rooms::evaluation_routes())
+        .nest("/points", services::points_routes())
+        .nest("/shop", services::shop_routes())
+        .merge(services::volunteer_routes())
+        .nest("/wishes", services::wish_routes())
+        .nest("/activities", services::activity_routes())
         .merge(data::routes())
         .merge(data::registration_routes())
         .merge(data::boundary_routes())

@@ -414,7 +414,7 @@ async fn check_in(
             ));
         }
     };
-    Ok(Json(s.store.check_in(&caller, id, how).await?))
+    Ok(Json(s.store.check_in_to_meeting(&caller, id, how).await?))
 }
 
 #[utoipa::path(get, path = "/{id}/attendees", tag = "meetings", params(("id" = i64, Path)),

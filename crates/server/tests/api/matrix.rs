@@ -37,6 +37,8 @@ struct Targets {
     inbox_item: i64,
     /// A self-registration at a house of the target unit.
     change_request: i64,
+    /// Community services in Hongqiao (see `services_targets`).
+    sv: crate::services::Targets,
     /// Living-room records of the target community (see `rooms.rs`).
     rooms: RoomTargets,
 }
@@ -68,6 +70,8 @@ const PUBLIC_OR_OWN: &[(&str, &str)] = &[
     ("GET", "/api/v1/public/meetings"),
     ("GET", "/api/v1/public/meetings/{id}"),
     ("GET", "/api/v1/public/notices"),
+    // The caller's own points accounts.
+    ("GET", "/api/v1/points/mine"),
 ];
 
 /// The concrete request that aims a route at the target records.
@@ -319,7 +323,7 @@ fn room_request(method: &str, path: &str, t: &Targets) -> Option<(String, Option
         ("POST", "/api/v1/evaluations/snapshots") => {
             b("/api/v1/evaluations/snapshots".into(), json!({"post_id": t.post, "period": "2026"}))
         }
-        _ => None,
+        _ => crate::services::matrix_request(method, path, t.community, t.resident, &t.sv),
     }
 }
 
@@ -438,6 +442,19 @@ async fn fingerprint(app: &TestApp) -> Vec<(String, i64)> {
         "notices",
         "evaluations",
         "evaluation_snapshots",
+        "volunteers",
+        "volunteer_teams",
+        "team_members",
+        "points_rules",
+        "points_accounts",
+        "ledger_entries",
+        "ledger_postings",
+        "shop_items",
+        "redemptions",
+        "wishes",
+        "wish_claims",
+        "activities",
+        "activity_signups",
     ] {
         let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {t}")))
             .fetch_one(app.store.pool())
@@ -458,7 +475,13 @@ async fn fingerprint(app: &TestApp) -> Vec<(String, i64)> {
          + (SELECT count(*) FROM change_requests WHERE status <> 'pending') \
          + (SELECT count(*) FROM living_rooms WHERE is_open = 0) + (SELECT count(*) FROM meetings WHERE minutes IS NOT NULL) \
          + (SELECT count(*) FROM decisions WHERE state <> 'open') + (SELECT count(*) FROM mediations WHERE state <> 'open') \
-         + (SELECT count(*) FROM notices WHERE state <> 'draft')",
+         + (SELECT count(*) FROM notices WHERE state <> 'draft') \
+         + (SELECT count(*) FROM points_rules WHERE state <> 'proposed') \
+         + (SELECT count(*) FROM ledger_entries WHERE state <> 'pending') \
+         + (SELECT count(*) FROM redemptions WHERE state <> 'reserved') \
+         + (SELECT count(*) FROM wishes WHERE state <> 'claimed') \
+         + (SELECT count(*) FROM wish_claims WHERE state <> 'pending') \
+         + (SELECT COALESCE(CAST(SUM(stock) AS BIGINT), 0) FROM shop_items)",
     )
     .fetch_one(app.store.pool())
     .await
@@ -555,6 +578,7 @@ async fn no_caller_reaches_outside_its_scope(app: TestApp) {
                 .await
                 .unwrap()
         },
+        sv: crate::services::matrix_targets(&app, hongqiao, unit, resident).await,
     };
 
     // The callers: a grid chief of a Shengquan grid, a unit chief of a unit in another

@@ -6,6 +6,7 @@
 
 mod cases;
 mod registration;
+mod services;
 mod webdriver;
 
 use std::path::PathBuf;

@@ -7,6 +7,7 @@ pub mod data;
 pub mod home;
 pub mod registry;
 pub mod rooms;
+pub mod services;
 pub mod session;
 
 use serde::{Deserialize, Deserializer};
