@@ -631,6 +631,10 @@ impl Store {
                 ))
                 .await?;
             }
+            // Without statistics the planner takes the new millions of rows for a few pages
+            // and reads whole tables for a page of a list; autovacuum would come only later.
+            conn.exec(&format!("ANALYZE areas, area_stats, {}", BULK_TABLES.join(", "))).await?;
+            phase("statistics", &mut phases);
         }
         Ok(LoadReport {
             areas: plan.areas.len(),
