@@ -64,45 +64,14 @@ struct Posts {
     town_admin: i64,
 }
 
-async fn post_at(app: &TestApp, area: i64, kind: &str) -> Option<i64> {
-    sqlx::query_scalar("SELECT id FROM posts WHERE area_id = $1 AND kind = $2 AND ended_on IS NULL AND is_primary = 1")
-        .bind(area)
-        .bind(kind)
-        .fetch_optional(app.store.pool())
-        .await
-        .unwrap()
-}
-
-async fn token(app: &TestApp, post: i64) -> String {
-    app.store.create_api_token(&Caller::system(), post, "cases").await.unwrap().1
-}
-
 async fn world(app: TestApp) -> World {
     let app = app.with_demo().await;
     let clock = FakeClock::at_local(at(2026, 3, 2, 9, 0)); // a Monday
     app.store.set_clock(clock.clone());
     let shengquan = app.area_id("圣泉社区").await;
-    let path: String = sqlx::query_scalar("SELECT path FROM areas WHERE id = $1")
-        .bind(shengquan)
-        .fetch_one(app.store.pool())
-        .await
-        .unwrap();
-    // Units whose unit chief and grid chief are both in post, with a household.
-    let rows = sqlx::query(
-        "SELECT u.id AS unit, u.parent_id AS grid FROM areas u WHERE u.level = 'unit' AND u.path >= $1 AND u.path < $2 \
-         AND EXISTS (SELECT 1 FROM posts p WHERE p.area_id = u.id AND p.kind = 'unit_chief' AND p.ended_on IS NULL) \
-         AND EXISTS (SELECT 1 FROM posts p WHERE p.area_id = u.parent_id AND p.kind = 'grid_chief' AND p.ended_on IS NULL) \
-         AND EXISTS (SELECT 1 FROM households h WHERE h.unit_id = u.id) ORDER BY u.path",
-    )
-    .bind(&path)
-    .bind(format!("{}0", &path[..path.len() - 1]))
-    .fetch_all(app.store.pool())
-    .await
-    .unwrap();
-    let unit: i64 = rows[0].get("unit");
-    let grid: i64 = rows[0].get("grid");
-    let other = rows.iter().find(|r| r.get::<i64, _>("grid") != grid).expect("a unit in another grid");
-    let other_unit: i64 = other.get("unit");
+    let rows = app.staffed_units(shengquan).await;
+    let (unit, grid) = rows[0];
+    let (other_unit, _) = *rows.iter().find(|r| r.1 != grid).expect("a unit in another grid");
     let hh = sqlx::query("SELECT h.code, r.id FROM households h JOIN residents r ON r.household_id = h.id WHERE h.unit_id = $1 ORDER BY h.id LIMIT 1")
         .bind(unit)
         .fetch_one(app.store.pool())
@@ -111,10 +80,10 @@ async fn world(app: TestApp) -> World {
     let town = app.area_id("鲤南镇").await;
     let county = app.area_id("仙游县").await;
     let posts = Posts {
-        unit_chief: post_at(&app, unit, "unit_chief").await.unwrap(),
-        grid_chief: post_at(&app, grid, "grid_chief").await.unwrap(),
-        station_chief: post_at(&app, shengquan, "station_chief").await.expect("Shengquan has its station chief"),
-        town_admin: post_at(&app, town, "admin").await.unwrap(),
+        unit_chief: app.post_at(unit, "unit_chief").await.unwrap(),
+        grid_chief: app.post_at(grid, "grid_chief").await.unwrap(),
+        station_chief: app.post_at(shengquan, "station_chief").await.expect("Shengquan has its station chief"),
+        town_admin: app.post_at(town, "admin").await.unwrap(),
     };
     // The county's hotline (and 12345 transfers) has an agent.
     let system = Caller::system();
@@ -135,12 +104,12 @@ async fn world(app: TestApp) -> World {
         grid,
         household_code: hh.get("code"),
         resident: hh.get("id"),
-        unit_chief: token(&app, posts.unit_chief).await,
-        grid_chief: token(&app, posts.grid_chief).await,
-        station_chief: token(&app, posts.station_chief).await,
-        town_admin: token(&app, posts.town_admin).await,
-        agent: token(&app, agent_post).await,
-        other_unit_chief: token(&app, post_at(&app, other_unit, "unit_chief").await.unwrap()).await,
+        unit_chief: app.post_token(posts.unit_chief).await,
+        grid_chief: app.post_token(posts.grid_chief).await,
+        station_chief: app.post_token(posts.station_chief).await,
+        town_admin: app.post_token(posts.town_admin).await,
+        agent: app.post_token(agent_post).await,
+        other_unit_chief: app.post_token(app.post_at(other_unit, "unit_chief").await.unwrap()).await,
         posts,
         clock,
         app,

@@ -221,6 +221,45 @@ impl TestApp {
         found[0]["id"].as_i64().unwrap()
     }
 
+    /// The open primary post of a kind at an area.
+    pub async fn post_at(&self, area: i64, kind: &str) -> Option<i64> {
+        sqlx::query_scalar(
+            "SELECT id FROM posts WHERE area_id = $1 AND kind = $2 AND ended_on IS NULL AND is_primary = 1",
+        )
+        .bind(area)
+        .bind(kind)
+        .fetch_optional(self.store.pool())
+        .await
+        .unwrap()
+    }
+
+    /// A new API token of a post.
+    pub async fn post_token(&self, post: i64) -> String {
+        self.store.create_api_token(&Caller::system(), post, "tests").await.unwrap().1
+    }
+
+    /// The units of a community (Shengquan in the scenarios) whose unit chief and grid chief are both in post and
+    /// that have households, as `(unit, grid)` in code order: the staffed chains the case
+    /// scenarios walk.
+    pub async fn staffed_units(&self, community: i64) -> Vec<(i64, i64)> {
+        let path: String = sqlx::query_scalar("SELECT path FROM areas WHERE id = $1")
+            .bind(community)
+            .fetch_one(self.store.pool())
+            .await
+            .unwrap();
+        sqlx::query_as(
+            "SELECT u.id AS unit, u.parent_id AS grid FROM areas u WHERE u.level = 'unit' AND u.path >= $1 AND u.path < $2 \
+             AND EXISTS (SELECT 1 FROM posts p WHERE p.area_id = u.id AND p.kind = 'unit_chief' AND p.ended_on IS NULL) \
+             AND EXISTS (SELECT 1 FROM posts p WHERE p.area_id = u.parent_id AND p.kind = 'grid_chief' AND p.ended_on IS NULL) \
+             AND EXISTS (SELECT 1 FROM households h WHERE h.unit_id = u.id) ORDER BY u.path",
+        )
+        .bind(&path)
+        .bind(format!("{}0", &path[..path.len() - 1]))
+        .fetch_all(self.store.pool())
+        .await
+        .unwrap()
+    }
+
     /// Row counts of every registry table, to prove that a refused request wrote nothing.
     pub async fn row_counts(&self) -> Vec<(String, i64)> {
         let mut out = Vec::new();

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use sqlx::Row;
 use wangge_core::{Caller, PostKind};
 use wangge_store::clock::FakeClock;
 use wangge_store::{NewAccount, NewPost};
@@ -337,43 +336,14 @@ pub struct World {
     pub unit_chief_post: i64,
 }
 
-async fn post_at(app: &TestApp, area: i64, kind: &str) -> i64 {
-    sqlx::query_scalar("SELECT id FROM posts WHERE area_id = $1 AND kind = $2 AND ended_on IS NULL AND is_primary = 1")
-        .bind(area)
-        .bind(kind)
-        .fetch_one(app.store.pool())
-        .await
-        .unwrap()
-}
-
-async fn key_of(app: &TestApp, post: i64) -> String {
-    app.store.create_api_token(&Caller::system(), post, "open311").await.unwrap().1
-}
-
 pub async fn world(app: TestApp) -> World {
     let app = app.with_demo().await;
     let clock = FakeClock::at_local(at(2026, 3, 2, 9));
     app.store.set_clock(clock.clone());
     let shengquan = app.area_id("圣泉社区").await;
-    let path: String = sqlx::query_scalar("SELECT path FROM areas WHERE id = $1")
-        .bind(shengquan)
-        .fetch_one(app.store.pool())
-        .await
-        .unwrap();
-    let rows = sqlx::query(
-        "SELECT u.id AS unit, u.parent_id AS grid FROM areas u WHERE u.level = 'unit' AND u.path >= $1 AND u.path < $2 \
-         AND EXISTS (SELECT 1 FROM posts p WHERE p.area_id = u.id AND p.kind = 'unit_chief' AND p.ended_on IS NULL) \
-         AND EXISTS (SELECT 1 FROM posts p WHERE p.area_id = u.parent_id AND p.kind = 'grid_chief' AND p.ended_on IS NULL) \
-         AND EXISTS (SELECT 1 FROM households h WHERE h.unit_id = u.id) ORDER BY u.path",
-    )
-    .bind(&path)
-    .bind(format!("{}0", &path[..path.len() - 1]))
-    .fetch_all(app.store.pool())
-    .await
-    .unwrap();
-    let unit: i64 = rows[0].get("unit");
-    let grid: i64 = rows[0].get("grid");
-    let other_grid: i64 = rows.iter().map(|r| r.get::<i64, _>("grid")).find(|g| *g != grid).unwrap();
+    let rows = app.staffed_units(shengquan).await;
+    let (unit, grid) = rows[0];
+    let other_grid = rows.iter().map(|r| r.1).find(|g| *g != grid).unwrap();
     let household: String = sqlx::query_scalar("SELECT code FROM households WHERE unit_id = $1 ORDER BY id LIMIT 1")
         .bind(unit)
         .fetch_one(app.store.pool())
@@ -393,13 +363,13 @@ pub async fn world(app: TestApp) -> World {
         started_on: None,
     };
     let hotline = app.store.appoint(&system, post).await.unwrap().id;
-    let unit_chief_post = post_at(&app, unit, "unit_chief").await;
+    let unit_chief_post = app.post_at(unit, "unit_chief").await.unwrap();
     World {
-        key: key_of(&app, hotline).await,
+        key: app.post_token(hotline).await,
         household,
-        unit_chief: key_of(&app, unit_chief_post).await,
-        station_chief: key_of(&app, post_at(&app, shengquan, "station_chief").await).await,
-        other_grid_chief: key_of(&app, post_at(&app, other_grid, "grid_chief").await).await,
+        unit_chief: app.post_token(unit_chief_post).await,
+        station_chief: app.post_token(app.post_at(shengquan, "station_chief").await.unwrap()).await,
+        other_grid_chief: app.post_token(app.post_at(other_grid, "grid_chief").await.unwrap()).await,
         unit_chief_post,
         clock,
         app,

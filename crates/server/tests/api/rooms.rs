@@ -63,19 +63,6 @@ struct World {
     grid_chief_post: i64,
 }
 
-async fn post_at(app: &TestApp, area: i64, kind: &str) -> Option<i64> {
-    sqlx::query_scalar("SELECT id FROM posts WHERE area_id = $1 AND kind = $2 AND ended_on IS NULL AND is_primary = 1")
-        .bind(area)
-        .bind(kind)
-        .fetch_optional(app.store.pool())
-        .await
-        .unwrap()
-}
-
-async fn token(app: &TestApp, post: i64) -> String {
-    app.store.create_api_token(&Caller::system(), post, "rooms").await.unwrap().1
-}
-
 async fn residents_of_grid(app: &TestApp, grid: i64) -> Vec<Res> {
     let rows = sqlx::query(
         "SELECT r.id, r.household_id, h.code FROM residents r JOIN households h ON h.id = r.household_id \
@@ -93,26 +80,9 @@ async fn world(app: TestApp) -> World {
     let clock = FakeClock::at_local(at(2026, 3, 2, 9, 0));
     app.store.set_clock(clock.clone());
     let shengquan = app.area_id("圣泉社区").await;
-    let path: String = sqlx::query_scalar("SELECT path FROM areas WHERE id = $1")
-        .bind(shengquan)
-        .fetch_one(app.store.pool())
-        .await
-        .unwrap();
-    let rows = sqlx::query(
-        "SELECT u.id AS unit, u.parent_id AS grid FROM areas u WHERE u.level = 'unit' AND u.path >= $1 AND u.path < $2 \
-         AND EXISTS (SELECT 1 FROM posts p WHERE p.area_id = u.id AND p.kind = 'unit_chief' AND p.ended_on IS NULL) \
-         AND EXISTS (SELECT 1 FROM posts p WHERE p.area_id = u.parent_id AND p.kind = 'grid_chief' AND p.ended_on IS NULL) \
-         AND EXISTS (SELECT 1 FROM households h WHERE h.unit_id = u.id) ORDER BY u.path",
-    )
-    .bind(&path)
-    .bind(format!("{}0", &path[..path.len() - 1]))
-    .fetch_all(app.store.pool())
-    .await
-    .unwrap();
-    let unit: i64 = rows[0].get("unit");
-    let grid: i64 = rows[0].get("grid");
-    let other = rows.iter().find(|r| r.get::<i64, _>("grid") != grid).expect("a unit in another grid");
-    let (other_unit, other_grid): (i64, i64) = (other.get("unit"), other.get("grid"));
+    let rows = app.staffed_units(shengquan).await;
+    let (unit, grid) = rows[0];
+    let (other_unit, other_grid) = *rows.iter().find(|r| r.1 != grid).expect("a unit in another grid");
     let people = residents_of_grid(&app, grid).await;
     // A household with two members, then three other households.
     let pair =
@@ -125,8 +95,8 @@ async fn world(app: TestApp) -> World {
     }
     assert!(others.len() >= 3, "three more households in the grid");
     let outsider = residents_of_grid(&app, other_grid).await.remove(0);
-    let station_post = post_at(&app, shengquan, "station_chief").await.unwrap();
-    let grid_chief_post = post_at(&app, grid, "grid_chief").await.unwrap();
+    let station_post = app.post_at(shengquan, "station_chief").await.unwrap();
+    let grid_chief_post = app.post_at(grid, "grid_chief").await.unwrap();
     let county = app.area_id("仙游县").await;
     let system = Caller::system();
     let new =
@@ -150,12 +120,12 @@ async fn world(app: TestApp) -> World {
         c: others[1].clone(),
         d: others[2].clone(),
         outsider,
-        station_chief: token(&app, station_post).await,
-        grid_chief: token(&app, grid_chief_post).await,
-        unit_chief: token(&app, post_at(&app, unit, "unit_chief").await.unwrap()).await,
-        other_grid_chief: token(&app, post_at(&app, other_grid, "grid_chief").await.unwrap()).await,
-        other_unit_chief: token(&app, post_at(&app, other_unit, "unit_chief").await.unwrap()).await,
-        agent: token(&app, agent_post).await,
+        station_chief: app.post_token(station_post).await,
+        grid_chief: app.post_token(grid_chief_post).await,
+        unit_chief: app.post_token(app.post_at(unit, "unit_chief").await.unwrap()).await,
+        other_grid_chief: app.post_token(app.post_at(other_grid, "grid_chief").await.unwrap()).await,
+        other_unit_chief: app.post_token(app.post_at(other_unit, "unit_chief").await.unwrap()).await,
+        agent: app.post_token(agent_post).await,
         station_post,
         grid_chief_post,
         clock,
@@ -416,7 +386,7 @@ async fn a_topic_walks_to_a_decision_and_its_follow_up_closes(app: TestApp) {
     assert_eq!(s, StatusCode::OK, "{p}");
     assert_eq!(p["decisions"][0]["follow_ups"][0]["case_state"], "dispatched", "{p}");
     assert!(!p.to_string().contains(&format!("\"resident_id\":{}", w.a.id)), "no resident on the public page");
-    let owner_token = token(&w.app, owner).await;
+    let owner_token = w.app.post_token(owner).await;
     let mv = |m: &str| format!("/api/v1/cases/{case}/moves/{m}");
     w.ok(&owner_token, &mv("sign"), json!({}), StatusCode::OK).await;
     w.ok(&owner_token, &mv("respond"), json!({"note": "已联系楼栋住户"}), StatusCode::OK).await;
