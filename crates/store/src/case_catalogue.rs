@@ -2,6 +2,10 @@
 //! severity and stage, extra questions, routing rule, privacy and promise text), all data that
 //! staff edit, and each county's working calendar.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -10,6 +14,48 @@ use wangge_core::{Calendar, Caller, DeadlineRule, DeadlineUnit, Level, Permissio
 
 use crate::areas::decode_err;
 use crate::{Store, StoreError, StoreResult, audit, now_text};
+
+/// How long a cached category, deadline catalogue or calendar is trusted. Edits made through
+/// this store clear the cache at once; edits made by another app server on the same database
+/// show here after this long.
+const CACHE_TTL: Duration = Duration::from_secs(5);
+
+/// The catalogue and the calendars as every intake and move reads them, shared by the clones
+/// of a store, so that a case does not read and parse them again each time.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CatalogueCache(Arc<Mutex<CacheEntries>>);
+
+#[derive(Debug, Default)]
+struct CacheEntries {
+    /// Bumped by every clear, so that a read begun before an edit does not store what it read.
+    generation: u64,
+    deadlines: Option<(Instant, Arc<DeadlineCatalogue>)>,
+    categories: HashMap<String, (Instant, Category)>,
+    calendars: HashMap<i64, (Instant, Arc<Calendar>)>,
+}
+
+fn fresh<T: Clone>(entry: Option<&(Instant, T)>) -> Option<T> {
+    entry.filter(|(at, _)| at.elapsed() < CACHE_TTL).map(|(_, v)| v.clone())
+}
+
+impl CatalogueCache {
+    fn entries(&self) -> std::sync::MutexGuard<'_, CacheEntries> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn generation(&self) -> u64 {
+        self.entries().generation
+    }
+
+    /// Forgets everything; called after every edit of categories, deadlines or calendars.
+    pub(crate) fn clear(&self) {
+        let mut e = self.entries();
+        e.generation += 1;
+        e.deadlines = None;
+        e.categories.clear();
+        e.calendars.clear();
+    }
+}
 
 /// Where a category's cases go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -374,6 +420,7 @@ impl Store {
             insert_deadline(&mut tx, e.category.as_deref().unwrap_or("*"), e.severity, e.stage, e.rule).await?;
         }
         tx.commit().await?;
+        self.cases.catalogue.clear();
         Ok(())
     }
 
@@ -392,7 +439,22 @@ impl Store {
         Ok(cats)
     }
 
+    /// A category with its own deadlines, from the cache while it is fresh.
     pub async fn category(&self, code: &str) -> StoreResult<Category> {
+        let cache = &self.cases.catalogue;
+        if let Some(c) = fresh(cache.entries().categories.get(code)) {
+            return Ok(c);
+        }
+        let generation = cache.generation();
+        let c = self.read_category(code).await?;
+        let mut e = cache.entries();
+        if e.generation == generation {
+            e.categories.insert(code.to_string(), (Instant::now(), c.clone()));
+        }
+        Ok(c)
+    }
+
+    async fn read_category(&self, code: &str) -> StoreResult<Category> {
         let row =
             sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {CATEGORY_COLUMNS} FROM case_categories WHERE code = $1")))
                 .bind(code)
@@ -400,7 +462,7 @@ impl Store {
                 .await?;
         let mut c =
             row.map(|r| category_from_row(&r)).transpose()?.ok_or_else(|| StoreError::not_found("category", code))?;
-        c.deadlines = own_deadlines(&self.deadline_catalogue().await?, code);
+        c.deadlines = own_deadlines(&*self.shared_deadlines().await?, code);
         Ok(c)
     }
 
@@ -417,6 +479,25 @@ impl Store {
 
     /// Every deadline line, the defaults as category `None`.
     pub async fn deadline_catalogue(&self) -> StoreResult<DeadlineCatalogue> {
+        Ok(DeadlineCatalogue::clone(&*self.shared_deadlines().await?))
+    }
+
+    /// The deadline catalogue, from the cache while it is fresh.
+    pub(crate) async fn shared_deadlines(&self) -> StoreResult<Arc<DeadlineCatalogue>> {
+        let cache = &self.cases.catalogue;
+        if let Some(d) = fresh(cache.entries().deadlines.as_ref()) {
+            return Ok(d);
+        }
+        let generation = cache.generation();
+        let d = Arc::new(self.read_deadlines().await?);
+        let mut e = cache.entries();
+        if e.generation == generation {
+            e.deadlines = Some((Instant::now(), d.clone()));
+        }
+        Ok(d)
+    }
+
+    async fn read_deadlines(&self) -> StoreResult<DeadlineCatalogue> {
         let rows = sqlx::query("SELECT category_code, severity, stage, amount, unit FROM category_deadlines")
             .fetch_all(&self.pool)
             .await?;
@@ -528,11 +609,31 @@ impl Store {
         }
         audit::record(&mut tx, caller, "update", "case_category", None, "/", None, Some(code.to_string())).await?;
         tx.commit().await?;
+        self.cases.catalogue.clear();
         self.category(code).await
     }
 
     /// A county's working calendar; the default (Monday to Friday, office hours) until set.
     pub async fn calendar(&self, county_id: i64) -> StoreResult<Calendar> {
+        Ok(Calendar::clone(&*self.shared_calendar(county_id).await?))
+    }
+
+    /// A county's calendar, from the cache while it is fresh.
+    pub(crate) async fn shared_calendar(&self, county_id: i64) -> StoreResult<Arc<Calendar>> {
+        let cache = &self.cases.catalogue;
+        if let Some(c) = fresh(cache.entries().calendars.get(&county_id)) {
+            return Ok(c);
+        }
+        let generation = cache.generation();
+        let c = Arc::new(self.read_calendar(county_id).await?);
+        let mut e = cache.entries();
+        if e.generation == generation {
+            e.calendars.insert(county_id, (Instant::now(), c.clone()));
+        }
+        Ok(c)
+    }
+
+    async fn read_calendar(&self, county_id: i64) -> StoreResult<Calendar> {
         let data: Option<String> = sqlx::query_scalar("SELECT data FROM work_calendars WHERE county_id = $1")
             .bind(county_id)
             .fetch_optional(&self.pool)
@@ -566,6 +667,7 @@ impl Store {
         .await?;
         audit::record(&mut tx, caller, "update", "calendar", Some(county_id), &county.path, None, None).await?;
         tx.commit().await?;
+        self.cases.catalogue.clear();
         Ok(cal)
     }
 }

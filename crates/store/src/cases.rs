@@ -583,8 +583,8 @@ fn metres(a: (f64, f64), b: (f64, f64)) -> f64 {
 
 /// What deadlines need: the county's calendar and the catalogue.
 pub(crate) struct Rules {
-    calendar: Calendar,
-    catalogue: DeadlineCatalogue,
+    calendar: std::sync::Arc<Calendar>,
+    catalogue: std::sync::Arc<DeadlineCatalogue>,
 }
 
 impl Rules {
@@ -819,7 +819,7 @@ struct Step {
 
 impl Store {
     pub(crate) async fn rules(&self, county_id: i64) -> StoreResult<Rules> {
-        Ok(Rules { calendar: self.calendar(county_id).await?, catalogue: self.deadline_catalogue().await? })
+        Ok(Rules { calendar: self.shared_calendar(county_id).await?, catalogue: self.shared_deadlines().await? })
     }
 
     pub(crate) async fn load_row(&self, conn: &mut AnyConnection, id: i64) -> StoreResult<CaseRow> {
@@ -1604,117 +1604,130 @@ impl Store {
         }
         let grid_id = wangge_core::area::path_ids(&area.path).get(3).copied();
         let rules = self.rules(area.county_id).await?;
-
-        let mut tx = self.write_tx().await?;
-        let machine = Machine::new(0);
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO cases (county_id, grid_id, number, state, category_code, is_private, severity, channel, \
-             description, answers, area_id, area_path, house_id, household_id, lat, lng, routing_note, escalation_level, \
-             reporters, priority, machine, created_at, updated_at) VALUES ($1, $2, $3, 'received', $4, $5, $6, $7, $8, $9, \
-             $10, $11, $12, $13, $14, $15, $16, 0, 1, 0, $17, $18, $18) RETURNING id",
-        )
-        .bind(area.county_id)
-        .bind(grid_id)
-        .bind(format!("pending-{}", crate::accounts::random_token()))
-        .bind(&cat.code)
-        .bind(i64::from(cat.is_private))
-        .bind(severity.as_str())
-        .bind(new.channel.as_str())
-        .bind(&description)
-        .bind(if new.answers.is_null() { "{}".to_string() } else { new.answers.to_string() })
-        .bind(area.id)
-        .bind(&area.path)
-        .bind(house_id)
-        .bind(household_id)
-        .bind(loc.point.map(|p| p.0))
-        .bind(loc.point.map(|p| p.1))
-        .bind(note.clone())
-        .bind(serde_json::to_string(&machine).expect("the machine serialises"))
-        .bind(ts(now))
-        .fetch_one(&mut *tx)
-        .await?;
-        // The number: the local date and the id, unique because the id is. Being guessable,
-        // it shows nothing to the public without the follow token.
-        let number = format!("{}{:06}", to_local(now).format("%Y%m%d"), id);
-        let machine = Machine::new(id);
         // Ten characters (50 bits) that an agent can read out to a caller.
         let follow_token = crate::accounts::short_code(10);
-        sqlx::query("UPDATE cases SET number = $1, machine = $2, follow_token_hash = $3 WHERE id = $4")
-            .bind(&number)
-            .bind(serde_json::to_string(&machine).expect("the machine serialises"))
-            .bind(crate::accounts::token_hash(&follow_token))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO case_reporters (case_id, county_id, kind, resident_id, name, phone_sealed, phone_last4, channel, \
-             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(id)
-        .bind(area.county_id)
-        .bind(rep_kind)
-        .bind(rep_resident)
-        .bind(rep_name)
-        .bind(rep_phone.as_deref().map(|p| self.seal(p)))
-        .bind(rep_phone.as_deref().map(|p| p[p.len().saturating_sub(4)..].to_string()))
-        .bind(new.channel.as_str())
-        .bind(ts(now))
-        .execute(&mut *tx)
-        .await?;
-        let mut photo_ids = Vec::new();
-        for p in &new.photos {
-            photo_ids.push(store_photo(&mut tx, id, p, now).await?);
-        }
-        let mut data = serde_json::json!({"channel": new.channel.as_str()});
-        if !photo_ids.is_empty() {
-            data["photo_ids"] = serde_json::to_value(&photo_ids).expect("ids serialise");
-        }
-        sqlx::query(
-            "INSERT INTO case_events (case_id, county_id, area_path, kind, at, account_id, post_id, from_state, to_state, data) \
-             VALUES ($1, $2, $3, 'intake', $4, $5, $6, NULL, 'received', $7)",
-        )
-        .bind(id)
-        .bind(area.county_id)
-        .bind(&area.path)
-        .bind(ts(now))
-        .bind(caller.account_id)
-        .bind(caller.post_id)
-        .bind(data.to_string())
-        .execute(&mut *tx)
-        .await?;
-        audit::record(&mut tx, caller, "create", "case", Some(id), &area.path, None, Some(number.clone())).await?;
+        let follow_hash = crate::accounts::token_hash(&follow_token);
+        let answers = if new.answers.is_null() { "{}".to_string() } else { new.answers.to_string() };
+        let point = loc.point;
+        let channel = new.channel;
+        let photos = new.photos;
+        let (store, caller_id, cat_code, is_private) = (self.clone(), caller.clone(), cat.code.clone(), cat.is_private);
 
-        // Filed at once when our side took it down; the route then decides the owner.
-        let mut c = self.load_row(&mut tx, id).await?;
-        c.due_at = Some(rules.due(rules.rule(&c, Stage::Accept), now));
-        sqlx::query("UPDATE cases SET due_at = $1 WHERE id = $2")
-            .bind(c.due_at.map(ts))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        schedule(&mut tx, self.engine, &c, now).await?;
-        let files = new.channel.staffed() && roles(caller, &c).iter().any(|a| MoveKind::Accept.actors().contains(a));
-        if answered.is_some() && !files {
-            return Err(StoreError::Forbidden {
-                message: "your post does not file cases, so it cannot answer one at once".into(),
-            });
-        }
-        if files {
-            let s = Step { mv: Move::Accept, reason: None, data: serde_json::Map::new(), owner: None, climbed: 0 };
-            self.step(&mut tx, &rules, &mut c, caller, s, now).await?;
-            match answered {
-                // Answered on the spot: closed at once (by the system on the taker's word).
-                Some(answer) => {
-                    let mut s =
-                        Step { mv: Move::Close, reason: None, data: serde_json::Map::new(), owner: None, climbed: 0 };
-                    s.data.insert("note".into(), answer.into());
-                    s.data.insert("answered_at_intake".into(), true.into());
-                    self.step(&mut tx, &rules, &mut c, &Caller::system(), s, now).await?;
+        // One transaction, shared on SQLite with the intakes that wait beside it (group commit).
+        let id = self
+            .write_grouped(move |tx| {
+                Box::pin(async move {
+                    let caller = &caller_id;
+                let machine = Machine::new(0);
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO cases (county_id, grid_id, number, state, category_code, is_private, severity, channel, \
+                     description, answers, area_id, area_path, house_id, household_id, lat, lng, routing_note, escalation_level, \
+                     reporters, priority, machine, created_at, updated_at) VALUES ($1, $2, $3, 'received', $4, $5, $6, $7, $8, $9, \
+                     $10, $11, $12, $13, $14, $15, $16, 0, 1, 0, $17, $18, $18) RETURNING id",
+                )
+                .bind(area.county_id)
+                .bind(grid_id)
+                .bind(format!("pending-{}", crate::accounts::random_token()))
+                .bind(&cat_code)
+                .bind(i64::from(is_private))
+                .bind(severity.as_str())
+                .bind(channel.as_str())
+                .bind(&description)
+                .bind(&answers)
+                .bind(area.id)
+                .bind(&area.path)
+                .bind(house_id)
+                .bind(household_id)
+                .bind(point.map(|p| p.0))
+                .bind(point.map(|p| p.1))
+                .bind(note.clone())
+                .bind(serde_json::to_string(&machine).expect("the machine serialises"))
+                .bind(ts(now))
+                .fetch_one(&mut *tx)
+                .await?;
+                // The number: the local date and the id, unique because the id is. Being guessable,
+                // it shows nothing to the public without the follow token.
+                let number = format!("{}{:06}", to_local(now).format("%Y%m%d"), id);
+                let machine = Machine::new(id);
+                sqlx::query("UPDATE cases SET number = $1, machine = $2, follow_token_hash = $3 WHERE id = $4")
+                    .bind(&number)
+                    .bind(serde_json::to_string(&machine).expect("the machine serialises"))
+                    .bind(&follow_hash)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO case_reporters (case_id, county_id, kind, resident_id, name, phone_sealed, phone_last4, channel, \
+                     created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(id)
+                .bind(area.county_id)
+                .bind(rep_kind)
+                .bind(rep_resident)
+                .bind(rep_name)
+                .bind(rep_phone.as_deref().map(|p| store.seal(p)))
+                .bind(rep_phone.as_deref().map(|p| p[p.len().saturating_sub(4)..].to_string()))
+                .bind(channel.as_str())
+                .bind(ts(now))
+                .execute(&mut *tx)
+                .await?;
+                let mut photo_ids = Vec::new();
+                for p in &photos {
+                    photo_ids.push(store_photo(&mut *tx, id, p, now).await?);
                 }
-                None => self.follow_on(&mut tx, &rules, &mut c, MoveKind::Accept, now).await?,
-            }
-        }
-        tx.commit().await?;
+                let mut data = serde_json::json!({"channel": channel.as_str()});
+                if !photo_ids.is_empty() {
+                    data["photo_ids"] = serde_json::to_value(&photo_ids).expect("ids serialise");
+                }
+                sqlx::query(
+                    "INSERT INTO case_events (case_id, county_id, area_path, kind, at, account_id, post_id, from_state, to_state, data) \
+                     VALUES ($1, $2, $3, 'intake', $4, $5, $6, NULL, 'received', $7)",
+                )
+                .bind(id)
+                .bind(area.county_id)
+                .bind(&area.path)
+                .bind(ts(now))
+                .bind(caller.account_id)
+                .bind(caller.post_id)
+                .bind(data.to_string())
+                .execute(&mut *tx)
+                .await?;
+                audit::record(&mut *tx, caller, "create", "case", Some(id), &area.path, None, Some(number.clone())).await?;
+
+                // Filed at once when our side took it down; the route then decides the owner.
+                let mut c = store.load_row(&mut *tx, id).await?;
+                c.due_at = Some(rules.due(rules.rule(&c, Stage::Accept), now));
+                sqlx::query("UPDATE cases SET due_at = $1 WHERE id = $2")
+                    .bind(c.due_at.map(ts))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                schedule(&mut *tx, store.engine, &c, now).await?;
+                let files = channel.staffed() && roles(caller, &c).iter().any(|a| MoveKind::Accept.actors().contains(a));
+                if answered.is_some() && !files {
+                    return Err(StoreError::Forbidden {
+                        message: "your post does not file cases, so it cannot answer one at once".into(),
+                    });
+                }
+                if files {
+                    let s = Step { mv: Move::Accept, reason: None, data: serde_json::Map::new(), owner: None, climbed: 0 };
+                    store.step(&mut *tx, &rules, &mut c, caller, s, now).await?;
+                    match answered {
+                        // Answered on the spot: closed at once (by the system on the taker's word).
+                        Some(answer) => {
+                            let mut s =
+                                Step { mv: Move::Close, reason: None, data: serde_json::Map::new(), owner: None, climbed: 0 };
+                            s.data.insert("note".into(), answer.into());
+                            s.data.insert("answered_at_intake".into(), true.into());
+                            store.step(&mut *tx, &rules, &mut c, &Caller::system(), s, now).await?;
+                        }
+                        None => store.follow_on(&mut *tx, &rules, &mut c, MoveKind::Accept, now).await?,
+                    }
+                }
+                    Ok(id)
+                })
+            })
+            .await?;
         let duplicates = self.duplicates(caller, id).await?;
         let case = self.case(caller, id).await?;
         Ok(Intake { case, promise_zh: cat.promise_zh, promise_en: cat.promise_en, duplicates, follow_token })

@@ -46,6 +46,7 @@ pub mod template;
 mod visits;
 mod volunteers;
 mod wishes;
+mod writer;
 
 use std::time::Duration;
 
@@ -255,6 +256,8 @@ pub struct Store {
     cases: CaseRuntime,
     /// Lets one connection at a time wait for SQLite's write lock (see `write_tx`).
     write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Commits intake in groups on SQLite (see `writer`).
+    writer: writer::GroupWriter,
 }
 
 /// What cases keep in memory, shared by every clone of a store: the clock and the index of
@@ -263,6 +266,7 @@ pub struct Store {
 struct CaseRuntime {
     clock: clock::ClockCell,
     geo: case_geo::GeoCache,
+    catalogue: case_catalogue::CatalogueCache,
 }
 
 impl std::fmt::Debug for Store {
@@ -319,6 +323,7 @@ impl Store {
             widths: options.code_widths,
             cases: CaseRuntime::default(),
             write_gate: Default::default(),
+            writer: Default::default(),
         };
         migrate::apply(&store.pool, engine).await?;
         registry::seed_tag_kinds(&store).await?;

@@ -1,0 +1,139 @@
+//! Group commit on SQLite. SQLite has one writer at a time and, with `synchronous = FULL`,
+//! syncs the log at every commit; when every intake commits alone, the syncs bound the rate.
+//! Here one task owns the writing: it takes the next body, then every body already waiting,
+//! runs each inside a savepoint of one transaction, commits once, and only then answers them
+//! all. A body that fails is rolled back to its savepoint and answered at once; the others
+//! stay in the batch. On PostgreSQL each body runs in its own transaction, since its
+//! connections write side by side and the server groups syncs itself.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+
+use sqlx::{AnyConnection, AnyPool, Executor};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{Engine, Store, StoreError, StoreResult};
+
+/// A future that borrows the writer's connection.
+pub(crate) type ConnFuture<'c, T> = Pin<Box<dyn Future<Output = T> + Send + 'c>>;
+
+/// What a body leaves once it has run: the answer to send when its batch's commit is known.
+type Answer = Box<dyn FnOnce(Result<(), String>) + Send>;
+
+/// A body as the writer runs it: `Err` when it failed (and was answered with its error).
+type Job = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> ConnFuture<'c, Result<Answer, ()>> + Send>;
+
+/// More than this many bodies in one transaction only delay the first answers.
+const MAX_BATCH: usize = 256;
+
+/// The handle of the writing task, started on first use in the runtime that uses it.
+#[derive(Clone, Default)]
+pub(crate) struct GroupWriter(Arc<Mutex<Option<mpsc::UnboundedSender<Job>>>>);
+
+impl GroupWriter {
+    fn submit(&self, store: &Store, job: Job) {
+        let mut slot = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let job = match slot.as_ref() {
+            Some(tx) => match tx.send(job) {
+                Ok(()) => return,
+                // The task is gone (its runtime ended, or a body panicked): start another.
+                Err(mpsc::error::SendError(job)) => job,
+            },
+            None => job,
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(run(store.pool.clone(), store.write_gate.clone(), rx));
+        tx.send(job).unwrap_or_else(|_| unreachable!("the receiver was just made"));
+        *slot = Some(tx);
+    }
+}
+
+impl Store {
+    /// Runs `body` in a write transaction and answers once it is durable. On SQLite the
+    /// transaction is shared with the other bodies waiting at that moment (group commit), so
+    /// `body` must write only through the connection it is given and must not take
+    /// [`Store::write_tx`] itself.
+    pub(crate) async fn write_grouped<T, F>(&self, body: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> ConnFuture<'c, StoreResult<T>> + Send + 'static,
+    {
+        if self.engine == Engine::Postgres {
+            let mut tx = self.pool.begin().await?;
+            let value = body(&mut tx).await?;
+            tx.commit().await?;
+            return Ok(value);
+        }
+        let (send, receive) = oneshot::channel::<StoreResult<T>>();
+        let job: Job = Box::new(move |conn| {
+            Box::pin(async move {
+                match body(conn).await {
+                    Ok(value) => Ok(Box::new(move |committed: Result<(), String>| {
+                        let _ = send.send(committed.map(|()| value).map_err(commit_error));
+                    }) as Answer),
+                    Err(e) => {
+                        let _ = send.send(Err(e));
+                        Err(())
+                    }
+                }
+            })
+        });
+        self.writer.submit(self, job);
+        receive.await.map_err(|_| commit_error("the writer stopped before answering".into()))?
+    }
+}
+
+fn commit_error(message: String) -> StoreError {
+    StoreError::Db(sqlx::Error::Protocol(message))
+}
+
+async fn run(pool: AnyPool, gate: Arc<tokio::sync::Mutex<()>>, mut jobs: mpsc::UnboundedReceiver<Job>) {
+    while let Some(first) = jobs.recv().await {
+        // Other writers (`write_tx`) take turns with whole batches.
+        let _gate = gate.lock().await;
+        // A transaction of sqlx's, so that a batch cut short (even by a panic) is rolled back.
+        let mut tx = match pool.begin_with("BEGIN IMMEDIATE").await {
+            Ok(tx) => tx,
+            Err(e) => {
+                refuse(first, &e);
+                continue;
+            }
+        };
+        let mut answers: Vec<Answer> = Vec::new();
+        let mut next = Some(first);
+        let mut broken = None;
+        while let Some(job) = next.take() {
+            if let Err(e) = tx.execute("SAVEPOINT grouped").await {
+                refuse(job, &e);
+                broken = Some(e.to_string());
+                break;
+            }
+            let ran = job(&mut tx).await;
+            let end = if ran.is_ok() { "RELEASE grouped" } else { "ROLLBACK TO grouped; RELEASE grouped" };
+            // Answered after the commit below, with the commit's outcome.
+            answers.extend(ran.ok());
+            if let Err(e) = tx.execute(end).await {
+                broken = Some(e.to_string());
+                break;
+            }
+            if answers.len() < MAX_BATCH {
+                next = jobs.try_recv().ok();
+            }
+        }
+        let outcome = match broken {
+            None => tx.commit().await.map_err(|e| e.to_string()),
+            // Dropping the transaction rolls the whole batch back.
+            Some(why) => Err(why),
+        };
+        for answer in answers {
+            answer(outcome.clone());
+        }
+    }
+}
+
+/// A job that could not run: dropping it answers its caller that the writer stopped.
+fn refuse(job: Job, why: &sqlx::Error) {
+    tracing::error!(error = %why, "group commit: a write could not start");
+    drop(job);
+}
