@@ -448,6 +448,13 @@ mod intake {
             pct(0.5),
             pct(0.99)
         );
+        let (commits, bodies) = store.group_commits();
+        if commits > 0 {
+            println!(
+                "{engine:<8} group commit: {bodies} intakes in {commits} commits, {:.1} a commit",
+                bodies as f64 / commits as f64
+            );
+        }
 
         server.abort();
         let t = Instant::now();

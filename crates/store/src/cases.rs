@@ -1696,18 +1696,21 @@ impl Store {
 
                 // Filed at once when our side took it down; the route then decides the owner.
                 let mut c = store.load_row(&mut *tx, id).await?;
-                c.due_at = Some(rules.due(rules.rule(&c, Stage::Accept), now));
-                sqlx::query("UPDATE cases SET due_at = $1 WHERE id = $2")
-                    .bind(c.due_at.map(ts))
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                schedule(&mut *tx, store.engine, &c, now).await?;
                 let files = channel.staffed() && roles(caller, &c).iter().any(|a| MoveKind::Accept.actors().contains(a));
                 if answered.is_some() && !files {
                     return Err(StoreError::Forbidden {
                         message: "your post does not file cases, so it cannot answer one at once".into(),
                     });
+                }
+                if !files {
+                    // Waits to be filed; filing sets the next deadline itself.
+                    c.due_at = Some(rules.due(rules.rule(&c, Stage::Accept), now));
+                    sqlx::query("UPDATE cases SET due_at = $1 WHERE id = $2")
+                        .bind(c.due_at.map(ts))
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    schedule(&mut *tx, store.engine, &c, now).await?;
                 }
                 if files {
                     let s = Step { mv: Move::Accept, reason: None, data: serde_json::Map::new(), owner: None, climbed: 0 };

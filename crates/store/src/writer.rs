@@ -8,6 +8,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use sqlx::{AnyConnection, AnyPool, Executor};
@@ -29,11 +30,21 @@ const MAX_BATCH: usize = 256;
 
 /// The handle of the writing task, started on first use in the runtime that uses it.
 #[derive(Clone, Default)]
-pub(crate) struct GroupWriter(Arc<Mutex<Option<mpsc::UnboundedSender<Job>>>>);
+pub(crate) struct GroupWriter {
+    sender: Arc<Mutex<Option<mpsc::UnboundedSender<Job>>>>,
+    counts: Arc<Counts>,
+}
+
+/// Commits made and bodies kept, for the benchmark's report.
+#[derive(Default)]
+struct Counts {
+    commits: AtomicU64,
+    bodies: AtomicU64,
+}
 
 impl GroupWriter {
     fn submit(&self, store: &Store, job: Job) {
-        let mut slot = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut slot = self.sender.lock().unwrap_or_else(|p| p.into_inner());
         let job = match slot.as_ref() {
             Some(tx) => match tx.send(job) {
                 Ok(()) => return,
@@ -43,13 +54,20 @@ impl GroupWriter {
             None => job,
         };
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(store.pool.clone(), store.write_gate.clone(), rx));
+        tokio::spawn(run(store.pool.clone(), store.write_gate.clone(), self.counts.clone(), rx));
         tx.send(job).unwrap_or_else(|_| unreachable!("the receiver was just made"));
         *slot = Some(tx);
     }
 }
 
 impl Store {
+    /// How many grouped commits were made and how many bodies they held, since the store
+    /// opened (SQLite only; PostgreSQL commits each alone).
+    pub fn group_commits(&self) -> (u64, u64) {
+        let c = &self.writer.counts;
+        (c.commits.load(Ordering::Relaxed), c.bodies.load(Ordering::Relaxed))
+    }
+
     /// Runs `body` in a write transaction and answers once it is durable. On SQLite the
     /// transaction is shared with the other bodies waiting at that moment (group commit), so
     /// `body` must write only through the connection it is given and must not take
@@ -88,7 +106,12 @@ fn commit_error(message: String) -> StoreError {
     StoreError::Db(sqlx::Error::Protocol(message))
 }
 
-async fn run(pool: AnyPool, gate: Arc<tokio::sync::Mutex<()>>, mut jobs: mpsc::UnboundedReceiver<Job>) {
+async fn run(
+    pool: AnyPool,
+    gate: Arc<tokio::sync::Mutex<()>>,
+    counts: Arc<Counts>,
+    mut jobs: mpsc::UnboundedReceiver<Job>,
+) {
     while let Some(first) = jobs.recv().await {
         // Other writers (`write_tx`) take turns with whole batches.
         let _gate = gate.lock().await;
@@ -126,6 +149,10 @@ async fn run(pool: AnyPool, gate: Arc<tokio::sync::Mutex<()>>, mut jobs: mpsc::U
             // Dropping the transaction rolls the whole batch back.
             Some(why) => Err(why),
         };
+        if outcome.is_ok() {
+            counts.commits.fetch_add(1, Ordering::Relaxed);
+            counts.bodies.fetch_add(answers.len() as u64, Ordering::Relaxed);
+        }
         for answer in answers {
             answer(outcome.clone());
         }
@@ -136,4 +163,69 @@ async fn run(pool: AnyPool, gate: Arc<tokio::sync::Mutex<()>>, mut jobs: mpsc::U
 fn refuse(job: Job, why: &sqlx::Error) {
     tracing::error!(error = %why, "group commit: a write could not start");
     drop(job);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::StoreOptions;
+
+    async fn note(conn: &mut AnyConnection, n: i64) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO audit_events (at, action, entity, entity_id, area_path) VALUES ('2026-01-01T00:00:00Z', 'test', 'writer', $1, '/')",
+        )
+        .bind(n)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Bodies sent together share commits; a body that fails after writing leaves nothing, and
+    /// the others of its batch stay.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn waiting_bodies_share_a_commit_and_a_failed_one_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("w.db").display());
+        let store = Store::open(&url, StoreOptions::default()).await.unwrap();
+        let mut waiting = Vec::new();
+        for n in 0..200_i64 {
+            let store = store.clone();
+            waiting.push(tokio::spawn(async move {
+                store
+                    .write_grouped(move |conn| {
+                        Box::pin(async move {
+                            note(conn, n).await?;
+                            if n % 7 == 3 {
+                                return Err(StoreError::invalid("n", "test", "refused after writing"));
+                            }
+                            note(conn, n + 1000).await?;
+                            Ok(n)
+                        })
+                    })
+                    .await
+            }));
+        }
+        let mut kept = Vec::new();
+        for w in waiting {
+            match w.await.unwrap() {
+                Ok(n) => kept.push(n),
+                Err(StoreError::Invalid { code: "test", .. }) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+        let expected: Vec<i64> = (0..200).filter(|n| n % 7 != 3).collect();
+        kept.sort_unstable();
+        assert_eq!(kept, expected);
+        let mut stored: Vec<i64> = sqlx::query_scalar("SELECT entity_id FROM audit_events WHERE entity = 'writer'")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        stored.sort_unstable();
+        let mut want: Vec<i64> = expected.iter().flat_map(|n| [*n, n + 1000]).collect();
+        want.sort_unstable();
+        assert_eq!(stored, want, "every kept body wrote both rows, every refused one none");
+        let (commits, bodies) = store.group_commits();
+        assert_eq!(bodies, expected.len() as u64);
+        assert!(commits < bodies, "{commits} commits for {bodies} bodies: nothing was grouped");
+    }
 }
