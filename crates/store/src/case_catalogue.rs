@@ -454,6 +454,12 @@ impl Store {
         Ok(c)
     }
 
+    /// A category if the cache holds it fresh: for reads inside a transaction, which must not
+    /// wait for a second pooled connection.
+    pub(crate) fn cached_category(&self, code: &str) -> Option<Category> {
+        fresh(self.cases.catalogue.entries().categories.get(code))
+    }
+
     async fn read_category(&self, code: &str) -> StoreResult<Category> {
         let row =
             sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {CATEGORY_COLUMNS} FROM case_categories WHERE code = $1")))

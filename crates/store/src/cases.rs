@@ -313,11 +313,13 @@ pub(crate) struct CaseRow {
     pub priority: i64,
     pub machine: Machine,
     pub closed_at: Option<DateTime<Utc>>,
+    /// Why routing could not decide alone; set only at intake.
+    pub routing_note: Option<String>,
 }
 
 const ROW_COLUMNS: &str = "id, county_id, number, category_code, is_private, severity, area_path, owner_post_id, \
     owner_area_id, owner_path, due_at, warn_at, respond_due, close_due, escalation_level, paused_at, parent_id, \
-    reporters, priority, machine, closed_at";
+    reporters, priority, machine, closed_at, routing_note";
 
 fn time_col(r: &AnyRow, col: &str) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
     Ok(r.try_get::<Option<String>, _>(col)?.and_then(|s| parse_ts(&s)))
@@ -348,6 +350,7 @@ fn row_from(r: &AnyRow) -> Result<CaseRow, sqlx::Error> {
         priority: r.try_get("priority")?,
         machine: serde_json::from_str(&machine).map_err(|_| crate::areas::decode_err("machine", &machine))?,
         closed_at: time_col(r, "closed_at")?,
+        routing_note: r.try_get("routing_note")?,
     })
 }
 
@@ -1335,14 +1338,13 @@ impl Store {
         let plain = |mv| Step { mv, reason: None, data: serde_json::Map::new(), owner: None, climbed: 0 };
         match kind {
             MoveKind::Accept => {
-                let note: Option<String> = sqlx::query_scalar("SELECT routing_note FROM cases WHERE id = $1")
-                    .bind(c.id)
-                    .fetch_one(&mut *conn)
-                    .await?;
-                if note.is_some() {
+                if c.routing_note.is_some() {
                     return Ok(());
                 }
-                let cat = Store::category_on(conn, &c.category).await?;
+                let cat = match self.cached_category(&c.category) {
+                    Some(cat) => cat,
+                    None => Store::category_on(conn, &c.category).await?,
+                };
                 if let Some(p) = route(conn, &cat, &c.area_path).await? {
                     let mut s = plain(Move::Dispatch { owner_level: p.level });
                     s.owner = Some(p);
@@ -1844,13 +1846,20 @@ impl Store {
         }
         let sort = Sort::parse(f.sort.as_deref(), &["c.due_at", "c.created_at", "c.priority", "c.id"])?;
         let range = caller.scope().path_range();
-        let mut filter = Sql::new(" FROM cases c WHERE ((c.owner_path >= ");
-        filter.bind(range.0.clone()).push(" AND c.owner_path < ").bind(range.1.clone()).push(") OR (1 = 1");
-        filter.in_range("c.area_path", &range);
-        if sees_unowned_private(caller) {
-            filter.push(" AND (c.is_private = 0 OR c.owner_path IS NULL)))");
+        let mut filter = Sql::new(" FROM cases c WHERE ");
+        if f.mine {
+            // The caller's own cases are inside its scope and its owner chain: the scope test
+            // would only keep the planner from the owner's index.
+            filter.push("c.owner_post_id = ").bind(caller.post_id.unwrap_or(-1));
         } else {
-            filter.push(" AND c.is_private = 0))");
+            filter.push("((c.owner_path >= ").bind(range.0.clone()).push(" AND c.owner_path < ").bind(range.1.clone());
+            filter.push(") OR (1 = 1");
+            filter.in_range("c.area_path", &range);
+            if sees_unowned_private(caller) {
+                filter.push(" AND (c.is_private = 0 OR c.owner_path IS NULL)))");
+            } else {
+                filter.push(" AND c.is_private = 0))");
+            }
         }
         if let Some(w) = f.within {
             let r = self.range_within(caller.scope(), Some(w)).await?;
@@ -1867,9 +1876,6 @@ impl Store {
         }
         if let Some(p) = f.owner_post_id {
             filter.push(" AND c.owner_post_id = ").bind(p);
-        }
-        if f.mine {
-            filter.push(" AND c.owner_post_id = ").bind(caller.post_id.unwrap_or(-1));
         }
         if f.overdue {
             filter.push(" AND c.due_at < ").bind(ts(self.now()));
