@@ -93,7 +93,7 @@ impl Store {
     }
 
     /// The resident the caller's account belongs to, if any.
-    pub(crate) async fn own_resident(&self, caller: &Caller) -> StoreResult<Option<i64>> {
+    pub async fn own_resident(&self, caller: &Caller) -> StoreResult<Option<i64>> {
         let Some(account) = caller.account_id else { return Ok(None) };
         Ok(sqlx::query_scalar::<_, Option<i64>>("SELECT resident_id FROM accounts WHERE id = $1")
             .bind(account)
@@ -633,6 +633,68 @@ impl Store {
             .await?;
         tx.commit().await?;
         self.topic_unchecked(topic_id).await
+    }
+}
+
+/// The topics a resident sees: those of the areas they live in, with what they already support.
+#[derive(Debug, Clone)]
+pub struct ResidentTopics {
+    pub resident_id: i64,
+    pub topics: Paged<Topic>,
+    /// The topics of the page the resident already supports.
+    pub supported: Vec<i64>,
+}
+
+impl Store {
+    /// The caller's own resident and the area path they live in, or `Forbidden` for an account
+    /// that is no resident.
+    async fn own_resident_path(&self, caller: &Caller) -> StoreResult<(i64, String)> {
+        let forbidden = || StoreError::Forbidden { message: "this account belongs to no resident".into() };
+        let id = self.own_resident(caller).await?.ok_or_else(forbidden)?;
+        let path: String = sqlx::query_scalar("SELECT area_path FROM residents WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(forbidden)?;
+        Ok((id, path))
+    }
+
+    /// The topics of the areas the caller's own resident lives in, still taking supports first,
+    /// then the newest.
+    pub async fn resident_topics(&self, caller: &Caller, page: Page) -> StoreResult<ResidentTopics> {
+        let (resident_id, path) = self.own_resident_path(caller).await?;
+        let mut filter = Sql::new(" FROM topics WHERE ");
+        filter.bind(path.as_str()).push(" LIKE area_path || '%'");
+        let sort = Sort::parse(Some("-created_at"), &["created_at"])?;
+        let topics = self.fetch_page(&filter, &format!("SELECT {TOPIC_COLUMNS}"), &sort, page, topic_from_row).await?;
+        let mut supported = Vec::new();
+        for t in &topics.items {
+            let n: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM topic_supports WHERE topic_id = $1 AND resident_id = $2")
+                    .bind(t.id)
+                    .bind(resident_id)
+                    .fetch_one(&self.pool)
+                    .await?;
+            if n > 0 {
+                supported.push(t.id);
+            }
+        }
+        Ok(ResidentTopics { resident_id, topics, supported })
+    }
+
+    /// A topic of an area the caller's own resident lives in, and whether they support it.
+    pub async fn resident_topic(&self, caller: &Caller, id: i64) -> StoreResult<(Topic, bool)> {
+        let (resident_id, path) = self.own_resident_path(caller).await?;
+        let topic_path = self.topic_path(id).await?;
+        if !path.starts_with(&topic_path) {
+            return Err(StoreError::not_found("topic", id));
+        }
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM topic_supports WHERE topic_id = $1 AND resident_id = $2")
+            .bind(id)
+            .bind(resident_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((self.topic_unchecked(id).await?, n > 0))
     }
 }
 
