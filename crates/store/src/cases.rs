@@ -656,7 +656,7 @@ fn ancestors(path: &str) -> Vec<String> {
 
 /// The first open post in charge at the area or above it (unit chief, grid chief, station
 /// chief, town, county): vacant levels are passed over.
-async fn in_charge_from(conn: &mut AnyConnection, path: &str) -> StoreResult<Option<OwnerPost>> {
+pub(crate) async fn in_charge_from(conn: &mut AnyConnection, path: &str) -> StoreResult<Option<OwnerPost>> {
     for p in ancestors(path) {
         let Some(level) = level_of_path(&p) else { continue };
         if let Some(post) = post_at(conn, &p, post_in_charge(level)).await? {

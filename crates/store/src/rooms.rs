@@ -721,6 +721,30 @@ async fn add_support(
     .bind(now)
     .execute(&mut *conn)
     .await?;
+    // The support that reaches the threshold tells the post in charge of the area: the topic
+    // must now be put on a meeting's agenda.
+    let r = sqlx::query("SELECT area_path, title, threshold, supports, state FROM topics WHERE id = $1")
+        .bind(topic_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let (supports, threshold): (i64, i64) = (r.try_get("supports")?, r.try_get("threshold")?);
+    let state: String = r.try_get("state")?;
+    if state == "supported" && supports == threshold {
+        let path: String = r.try_get("area_path")?;
+        let title: String = r.try_get("title")?;
+        if let Some(post) = crate::cases::in_charge_from(&mut *conn, &path).await? {
+            sqlx::query(
+                "INSERT INTO inbox_items (post_id, area_path, case_id, kind, message, created_at) \
+                 VALUES ($1, $2, NULL, 'topic_supported', $3, $4)",
+            )
+            .bind(post.post_id)
+            .bind(&post.path)
+            .bind(format!("Topic «{title}» reached {threshold} supports: put it on a meeting's agenda"))
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
     Ok(())
 }
 

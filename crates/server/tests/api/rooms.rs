@@ -234,8 +234,19 @@ async fn a_topic_walks_to_a_decision_and_its_follow_up_closes(app: TestApp) {
     let support = format!("/api/v1/topics/{tid}/supports");
     let t = w.ok(&w.grid_chief, &support, json!({"resident_id": w.b.id}), StatusCode::OK).await;
     assert_eq!((t["state"].as_str(), t["supports"].as_i64()), (Some("raised"), Some(2)));
+    let told =
+        |inbox: &Value| inbox["items"].as_array().unwrap().iter().filter(|i| i["kind"] == "topic_supported").count();
+    assert_eq!(told(&w.get(&w.grid_chief, "/api/v1/inbox").await.1), 0, "below the threshold nobody is told");
     let t = w.ok(&w.grid_chief, &support, json!({"resident_id": w.c.id}), StatusCode::OK).await;
     assert_eq!((t["state"].as_str(), t["supports"].as_i64()), (Some("supported"), Some(3)), "the threshold is reached");
+    // The post in charge of the topic's area is told, once, and nobody elsewhere.
+    let (_, inbox) = w.get(&w.grid_chief, "/api/v1/inbox").await;
+    assert_eq!(told(&inbox), 1, "{inbox}");
+    assert!(inbox.to_string().contains("楼道堆物占道"), "{inbox}");
+    let t = w.ok(&w.grid_chief, &support, json!({"resident_id": w.d.id}), StatusCode::OK).await;
+    assert_eq!(t["supports"].as_i64(), Some(4));
+    assert_eq!(told(&w.get(&w.grid_chief, "/api/v1/inbox").await.1), 1, "told once");
+    assert_eq!(told(&w.get(&w.other_grid_chief, "/api/v1/inbox").await.1), 0);
     // The topics that must be scheduled.
     let (_, due) = w.get(&w.station_chief, "/api/v1/topics?state=supported").await;
     assert_eq!(due["items"].as_array().unwrap().iter().map(|t| t["id"].as_i64()).collect::<Vec<_>>(), [Some(tid)]);
