@@ -1606,8 +1606,15 @@ impl Store {
                     .await?,
             ),
         };
-        let intake = self
-            .create_case(
+        // The case and the follow-up that links it to the decision are one transaction.
+        let link = crate::cases::CaseLink::FollowUp {
+            decision_id,
+            meeting_id: m.id,
+            action: action.clone(),
+            area_path: m.area_path.clone(),
+        };
+        let (_, id) = self
+            .create_case_linked(
                 caller,
                 NewCase {
                     category: new.category,
@@ -1625,23 +1632,10 @@ impl Store {
                     photos: Vec::new(),
                     answered: None,
                 },
+                link,
             )
             .await?;
-        let mut tx = self.write_tx().await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO follow_ups (decision_id, meeting_id, case_id, action, created_at) VALUES ($1, $2, $3, $4, $5) \
-             RETURNING id",
-        )
-        .bind(decision_id)
-        .bind(m.id)
-        .bind(intake.case.id)
-        .bind(&action)
-        .bind(ts(self.now()))
-        .fetch_one(&mut *tx)
-        .await?;
-        audit::record(&mut tx, caller, "create", "follow_up", Some(id), &m.area_path, None, Some(intake.case.number))
-            .await?;
-        tx.commit().await?;
+        let id = id.ok_or_else(|| StoreError::not_found("follow-up", decision_id))?;
         let d = self.decision_unchecked(decision_id).await?;
         d.follow_ups.into_iter().find(|f| f.id == id).ok_or_else(|| StoreError::not_found("follow-up", id))
     }

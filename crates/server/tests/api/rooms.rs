@@ -379,6 +379,36 @@ async fn a_topic_walks_to_a_decision_and_its_follow_up_closes(app: TestApp) {
         .await;
     assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("not_adopted")));
 
+    // The case and its link to the decision are one transaction: when the link cannot be
+    // written (a trigger refuses it here), no case is left behind either.
+    let refuse = match w.app.engine {
+        crate::Engine::Sqlite => vec![
+            "CREATE TRIGGER refuse_follow_ups BEFORE INSERT ON follow_ups BEGIN SELECT RAISE(ABORT, 'refused'); END",
+        ],
+        crate::Engine::Postgres => vec![
+            "CREATE FUNCTION refuse_follow_ups() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN \
+             RAISE EXCEPTION 'refused'; END $f$",
+            "CREATE TRIGGER refuse_follow_ups BEFORE INSERT ON follow_ups FOR EACH ROW EXECUTE FUNCTION refuse_follow_ups()",
+        ],
+    };
+    for sql in refuse {
+        sqlx::raw_sql(sql).execute(w.app.store.pool()).await.unwrap();
+    }
+    let before = (count(&w.app, "cases").await, count(&w.app, "follow_ups").await);
+    let new = wangge_store::NewFollowUp {
+        action: "清理3号楼楼道堆物".into(),
+        category: "road_occupation".into(),
+        household_code: Some(w.a.code.clone()),
+        area_id: None,
+    };
+    assert!(w.app.store.add_follow_up(&Caller::system(), did, new).await.is_err());
+    assert_eq!((count(&w.app, "cases").await, count(&w.app, "follow_ups").await), before, "neither is written");
+    let drop = match w.app.engine {
+        crate::Engine::Sqlite => "DROP TRIGGER refuse_follow_ups",
+        crate::Engine::Postgres => "DROP TRIGGER refuse_follow_ups ON follow_ups",
+    };
+    sqlx::raw_sql(drop).execute(w.app.store.pool()).await.unwrap();
+
     // The follow-up is a case from the living room, tracked to its end through the cases API.
     let f = w
         .ok(
