@@ -624,6 +624,12 @@ impl Rules {
     }
 }
 
+/// The record a case is filed for, written in the case's own transaction.
+pub(crate) enum CaseLink {
+    None,
+    FollowUp { decision_id: i64, meeting_id: i64, action: String, area_path: String },
+}
+
 /// An open primary post found for routing or escalation.
 #[derive(Debug, Clone)]
 pub(crate) struct OwnerPost {
@@ -659,7 +665,7 @@ fn ancestors(path: &str) -> Vec<String> {
 
 /// The first open post in charge at the area or above it (unit chief, grid chief, station
 /// chief, town, county): vacant levels are passed over.
-async fn in_charge_from(conn: &mut AnyConnection, path: &str) -> StoreResult<Option<OwnerPost>> {
+pub(crate) async fn in_charge_from(conn: &mut AnyConnection, path: &str) -> StoreResult<Option<OwnerPost>> {
     for p in ancestors(path) {
         let Some(level) = level_of_path(&p) else { continue };
         if let Some(post) = post_at(conn, &p, post_in_charge(level)).await? {
@@ -1461,6 +1467,17 @@ impl Store {
     /// input), gives it a number, routes it, files it at once when a person on our side took
     /// it down, and dispatches it when the route is clear.
     pub async fn create_case(&self, caller: &Caller, new: NewCase) -> StoreResult<Intake> {
+        Ok(self.create_case_linked(caller, new, CaseLink::None).await?.0)
+    }
+
+    /// Creates a case and, in the same transaction, the record it is filed for (a decision's
+    /// follow-up): a failure leaves neither. Returns the linked record's id.
+    pub(crate) async fn create_case_linked(
+        &self,
+        caller: &Caller,
+        new: NewCase,
+        link: CaseLink,
+    ) -> StoreResult<(Intake, Option<i64>)> {
         if !caller.can(Permission::ReadRegistry) {
             return Err(StoreError::Forbidden { message: "your post does not take cases".into() });
         }
@@ -1616,7 +1633,7 @@ impl Store {
         let (store, caller_id, cat_code, is_private) = (self.clone(), caller.clone(), cat.code.clone(), cat.is_private);
 
         // One transaction, shared on SQLite with the intakes that wait beside it (group commit).
-        let id = self
+        let (id, linked) = self
             .write_grouped(move |tx| {
                 Box::pin(async move {
                     let caller = &caller_id;
@@ -1729,13 +1746,33 @@ impl Store {
                         None => store.follow_on(&mut *tx, &rules, &mut c, MoveKind::Accept, now).await?,
                     }
                 }
-                    Ok(id)
-                })
+                let linked = match link {
+                    CaseLink::None => None,
+                    CaseLink::FollowUp { decision_id, meeting_id, action, area_path } => {
+                        let f: i64 = sqlx::query_scalar(
+                            "INSERT INTO follow_ups (decision_id, meeting_id, case_id, action, created_at) \
+                             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                        )
+                        .bind(decision_id)
+                        .bind(meeting_id)
+                        .bind(id)
+                        .bind(&action)
+                        .bind(ts(now))
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        audit::record(&mut *tx, caller, "create", "follow_up", Some(f), &area_path, None, Some(number))
+                            .await?;
+                        Some(f)
+                    }
+                };
+                Ok((id, linked))
             })
-            .await?;
+        })
+        .await?;
         let duplicates = self.duplicates(caller, id).await?;
         let case = self.case(caller, id).await?;
-        Ok(Intake { case, promise_zh: cat.promise_zh, promise_en: cat.promise_en, duplicates, follow_token })
+        let intake = Intake { case, promise_zh: cat.promise_zh, promise_en: cat.promise_en, duplicates, follow_token };
+        Ok((intake, linked))
     }
 
     /// The county of the caller's post, or the deployment's only county.

@@ -365,6 +365,29 @@ impl Store {
             report.mediations += 1;
         }
 
+        // Downstairs of the self-built houses, a topic still collecting its neighbours' supports.
+        if let Some(g) = hq_grid {
+            let neighbours = self.demo_one_per_household(g, 6).await?;
+            if let Some((raiser, _)) = neighbours.first() {
+                let t = self
+                    .raise_topic(
+                        &sys,
+                        NewTopic {
+                            area_id: g,
+                            title: "自建房片区电动车集中充电点".into(),
+                            description: "楼道里飞线充电，邻居们担心起火，希望在楼下议事角旁设集中充电点".into(),
+                            raised_by_resident_id: Some(*raiser),
+                            threshold: Some(20),
+                        },
+                    )
+                    .await?;
+                for (r, _) in neighbours.iter().skip(1).take(4) {
+                    clock.advance(TimeDelta::minutes(23));
+                    self.support_topic(&sys, t.id, *r).await?;
+                }
+            }
+        }
+
         // The grid's visits: door to door, one finding a problem filed as a case.
         for (i, (_, household)) in people.iter().enumerate().take(12) {
             clock.advance(TimeDelta::hours(5));

@@ -109,8 +109,8 @@ pub use registry::{
 };
 pub use rooms::{
     Attendee, Booking, CheckIn, Choice, DEFAULT_SUPPORT_THRESHOLD, Decision, FollowUp, Invitation, LivingRoom, Meeting,
-    MeetingFilter, NewFollowUp, NewLivingRoom, NewMeeting, NewTopic, PublicMeeting, RoomFigures, RoomFilter, Topic,
-    TopicFilter, TopicState, VoteMode,
+    MeetingFilter, NewFollowUp, NewLivingRoom, NewMeeting, NewTopic, PublicMeeting, ResidentTopics, RoomFigures,
+    RoomFilter, Topic, TopicFilter, TopicState, VoteMode,
 };
 pub use shop::{NewRedemption, NewShopItem, Redemption, ShopItem};
 pub use template::SheetKind;

@@ -93,7 +93,7 @@ impl Store {
     }
 
     /// The resident the caller's account belongs to, if any.
-    pub(crate) async fn own_resident(&self, caller: &Caller) -> StoreResult<Option<i64>> {
+    pub async fn own_resident(&self, caller: &Caller) -> StoreResult<Option<i64>> {
         let Some(account) = caller.account_id else { return Ok(None) };
         Ok(sqlx::query_scalar::<_, Option<i64>>("SELECT resident_id FROM accounts WHERE id = $1")
             .bind(account)
@@ -636,6 +636,68 @@ impl Store {
     }
 }
 
+/// The topics a resident sees: those of the areas they live in, with what they already support.
+#[derive(Debug, Clone)]
+pub struct ResidentTopics {
+    pub resident_id: i64,
+    pub topics: Paged<Topic>,
+    /// The topics of the page the resident already supports.
+    pub supported: Vec<i64>,
+}
+
+impl Store {
+    /// The caller's own resident and the area path they live in, or `Forbidden` for an account
+    /// that is no resident.
+    async fn own_resident_path(&self, caller: &Caller) -> StoreResult<(i64, String)> {
+        let forbidden = || StoreError::Forbidden { message: "this account belongs to no resident".into() };
+        let id = self.own_resident(caller).await?.ok_or_else(forbidden)?;
+        let path: String = sqlx::query_scalar("SELECT area_path FROM residents WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(forbidden)?;
+        Ok((id, path))
+    }
+
+    /// The topics of the areas the caller's own resident lives in, still taking supports first,
+    /// then the newest.
+    pub async fn resident_topics(&self, caller: &Caller, page: Page) -> StoreResult<ResidentTopics> {
+        let (resident_id, path) = self.own_resident_path(caller).await?;
+        let mut filter = Sql::new(" FROM topics WHERE ");
+        filter.bind(path.as_str()).push(" LIKE area_path || '%'");
+        let sort = Sort::parse(Some("-created_at"), &["created_at"])?;
+        let topics = self.fetch_page(&filter, &format!("SELECT {TOPIC_COLUMNS}"), &sort, page, topic_from_row).await?;
+        let mut supported = Vec::new();
+        for t in &topics.items {
+            let n: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM topic_supports WHERE topic_id = $1 AND resident_id = $2")
+                    .bind(t.id)
+                    .bind(resident_id)
+                    .fetch_one(&self.pool)
+                    .await?;
+            if n > 0 {
+                supported.push(t.id);
+            }
+        }
+        Ok(ResidentTopics { resident_id, topics, supported })
+    }
+
+    /// A topic of an area the caller's own resident lives in, and whether they support it.
+    pub async fn resident_topic(&self, caller: &Caller, id: i64) -> StoreResult<(Topic, bool)> {
+        let (resident_id, path) = self.own_resident_path(caller).await?;
+        let topic_path = self.topic_path(id).await?;
+        if !path.starts_with(&topic_path) {
+            return Err(StoreError::not_found("topic", id));
+        }
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM topic_supports WHERE topic_id = $1 AND resident_id = $2")
+            .bind(id)
+            .bind(resident_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((self.topic_unchecked(id).await?, n > 0))
+    }
+}
+
 async fn add_support(
     conn: &mut sqlx::AnyConnection,
     topic_id: i64,
@@ -659,6 +721,30 @@ async fn add_support(
     .bind(now)
     .execute(&mut *conn)
     .await?;
+    // The support that reaches the threshold tells the post in charge of the area: the topic
+    // must now be put on a meeting's agenda.
+    let r = sqlx::query("SELECT area_path, title, threshold, supports, state FROM topics WHERE id = $1")
+        .bind(topic_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let (supports, threshold): (i64, i64) = (r.try_get("supports")?, r.try_get("threshold")?);
+    let state: String = r.try_get("state")?;
+    if state == "supported" && supports == threshold {
+        let path: String = r.try_get("area_path")?;
+        let title: String = r.try_get("title")?;
+        if let Some(post) = crate::cases::in_charge_from(&mut *conn, &path).await? {
+            sqlx::query(
+                "INSERT INTO inbox_items (post_id, area_path, case_id, kind, message, created_at) \
+                 VALUES ($1, $2, NULL, 'topic_supported', $3, $4)",
+            )
+            .bind(post.post_id)
+            .bind(&post.path)
+            .bind(format!("Topic «{title}» reached {threshold} supports: put it on a meeting's agenda"))
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
     Ok(())
 }
 
@@ -1520,8 +1606,15 @@ impl Store {
                     .await?,
             ),
         };
-        let intake = self
-            .create_case(
+        // The case and the follow-up that links it to the decision are one transaction.
+        let link = crate::cases::CaseLink::FollowUp {
+            decision_id,
+            meeting_id: m.id,
+            action: action.clone(),
+            area_path: m.area_path.clone(),
+        };
+        let (_, id) = self
+            .create_case_linked(
                 caller,
                 NewCase {
                     category: new.category,
@@ -1539,23 +1632,10 @@ impl Store {
                     photos: Vec::new(),
                     answered: None,
                 },
+                link,
             )
             .await?;
-        let mut tx = self.write_tx().await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO follow_ups (decision_id, meeting_id, case_id, action, created_at) VALUES ($1, $2, $3, $4, $5) \
-             RETURNING id",
-        )
-        .bind(decision_id)
-        .bind(m.id)
-        .bind(intake.case.id)
-        .bind(&action)
-        .bind(ts(self.now()))
-        .fetch_one(&mut *tx)
-        .await?;
-        audit::record(&mut tx, caller, "create", "follow_up", Some(id), &m.area_path, None, Some(intake.case.number))
-            .await?;
-        tx.commit().await?;
+        let id = id.ok_or_else(|| StoreError::not_found("follow-up", decision_id))?;
         let d = self.decision_unchecked(decision_id).await?;
         d.follow_ups.into_iter().find(|f| f.id == id).ok_or_else(|| StoreError::not_found("follow-up", id))
     }

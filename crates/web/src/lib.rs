@@ -59,6 +59,7 @@ pub fn router(state: WebState) -> Router {
         .merge(pages::cases::routes())
         .merge(pages::data::routes())
         .merge(pages::rooms::routes())
+        .merge(pages::topics::routes())
         .merge(pages::services::routes())
         .route("/static/{name}", get(assets::serve))
         .layer(axum::middleware::from_fn(security_headers))

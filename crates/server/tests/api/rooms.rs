@@ -234,8 +234,19 @@ async fn a_topic_walks_to_a_decision_and_its_follow_up_closes(app: TestApp) {
     let support = format!("/api/v1/topics/{tid}/supports");
     let t = w.ok(&w.grid_chief, &support, json!({"resident_id": w.b.id}), StatusCode::OK).await;
     assert_eq!((t["state"].as_str(), t["supports"].as_i64()), (Some("raised"), Some(2)));
+    let told =
+        |inbox: &Value| inbox["items"].as_array().unwrap().iter().filter(|i| i["kind"] == "topic_supported").count();
+    assert_eq!(told(&w.get(&w.grid_chief, "/api/v1/inbox").await.1), 0, "below the threshold nobody is told");
     let t = w.ok(&w.grid_chief, &support, json!({"resident_id": w.c.id}), StatusCode::OK).await;
     assert_eq!((t["state"].as_str(), t["supports"].as_i64()), (Some("supported"), Some(3)), "the threshold is reached");
+    // The post in charge of the topic's area is told, once, and nobody elsewhere.
+    let (_, inbox) = w.get(&w.grid_chief, "/api/v1/inbox").await;
+    assert_eq!(told(&inbox), 1, "{inbox}");
+    assert!(inbox.to_string().contains("楼道堆物占道"), "{inbox}");
+    let t = w.ok(&w.grid_chief, &support, json!({"resident_id": w.d.id}), StatusCode::OK).await;
+    assert_eq!(t["supports"].as_i64(), Some(4));
+    assert_eq!(told(&w.get(&w.grid_chief, "/api/v1/inbox").await.1), 1, "told once");
+    assert_eq!(told(&w.get(&w.other_grid_chief, "/api/v1/inbox").await.1), 0);
     // The topics that must be scheduled.
     let (_, due) = w.get(&w.station_chief, "/api/v1/topics?state=supported").await;
     assert_eq!(due["items"].as_array().unwrap().iter().map(|t| t["id"].as_i64()).collect::<Vec<_>>(), [Some(tid)]);
@@ -367,6 +378,36 @@ async fn a_topic_walks_to_a_decision_and_its_follow_up_closes(app: TestApp) {
         )
         .await;
     assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("not_adopted")));
+
+    // The case and its link to the decision are one transaction: when the link cannot be
+    // written (a trigger refuses it here), no case is left behind either.
+    let refuse = match w.app.engine {
+        crate::Engine::Sqlite => vec![
+            "CREATE TRIGGER refuse_follow_ups BEFORE INSERT ON follow_ups BEGIN SELECT RAISE(ABORT, 'refused'); END",
+        ],
+        crate::Engine::Postgres => vec![
+            "CREATE FUNCTION refuse_follow_ups() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN \
+             RAISE EXCEPTION 'refused'; END $f$",
+            "CREATE TRIGGER refuse_follow_ups BEFORE INSERT ON follow_ups FOR EACH ROW EXECUTE FUNCTION refuse_follow_ups()",
+        ],
+    };
+    for sql in refuse {
+        sqlx::raw_sql(sql).execute(w.app.store.pool()).await.unwrap();
+    }
+    let before = (count(&w.app, "cases").await, count(&w.app, "follow_ups").await);
+    let new = wangge_store::NewFollowUp {
+        action: "清理3号楼楼道堆物".into(),
+        category: "road_occupation".into(),
+        household_code: Some(w.a.code.clone()),
+        area_id: None,
+    };
+    assert!(w.app.store.add_follow_up(&Caller::system(), did, new).await.is_err());
+    assert_eq!((count(&w.app, "cases").await, count(&w.app, "follow_ups").await), before, "neither is written");
+    let drop = match w.app.engine {
+        crate::Engine::Sqlite => "DROP TRIGGER refuse_follow_ups",
+        crate::Engine::Postgres => "DROP TRIGGER refuse_follow_ups ON follow_ups",
+    };
+    sqlx::raw_sql(drop).execute(w.app.store.pool()).await.unwrap();
 
     // The follow-up is a case from the living room, tracked to its end through the cases API.
     let f = w

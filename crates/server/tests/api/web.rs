@@ -136,8 +136,19 @@ async fn web_pages_stay_inside_the_grid(app: TestApp) {
         assert_eq!(s, StatusCode::OK, "{path}: {body}");
     }
 
-    let before = (app.row_counts().await, audit_rows(&app).await);
+    // A topic of the other grid, for the living-room pages below.
+    let new = wangge_store::NewTopic {
+        area_id: t.grid,
+        title: "外网格的议题".into(),
+        description: "别的网格的事".into(),
+        raised_by_resident_id: None,
+        threshold: Some(2),
+    };
+    let topic = app.store.raise_topic(&wangge_core::Caller::system(), new).await.unwrap().id;
+    let before = (app.row_counts().await, audit_rows(&app).await, room_rows(&app).await);
     let gets = [
+        format!("/topics/{topic}"),
+        format!("/households/{}/visits", t.household),
         format!("/households/{}", t.household),
         format!("/households/{}/edit", t.household),
         format!("/households/new?house={}", t.house),
@@ -171,6 +182,8 @@ async fn web_pages_stay_inside_the_grid(app: TestApp) {
         (format!("/residents/{}/reveal", t.resident), vec![("purpose", "看看")]),
         ("/residents/new".into(), vec![("household", &household), ("name", "外人")]),
         (format!("/areas/{}/appoint", t.unit), vec![("kind", "unit_chief"), ("login", &t.login)]),
+        (format!("/households/{}/visits", t.household), vec![("found", "看看"), ("case_category", "dirty_road")]),
+        (format!("/topics/{topic}/support"), vec![]),
     ];
     for (path, form) in &posts {
         let (s, _) = web.post(path, form, true).await;
@@ -180,7 +193,25 @@ async fn web_pages_stay_inside_the_grid(app: TestApp) {
     let (s, body) = web.get(&format!("/residents?q={}", enc(&t.resident_name))).await;
     assert_eq!(s, StatusCode::OK);
     assert!(!body.contains(&format!("/residents/{}\"", t.resident)), "the list is scoped");
-    assert_eq!((app.row_counts().await, audit_rows(&app).await), before, "nothing was written or revealed");
+    // Nor does the topics list.
+    let (s, body) = web.get("/topics").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(!body.contains(&format!("/topics/{topic}\"")), "the topics are scoped");
+    let after = (app.row_counts().await, audit_rows(&app).await, room_rows(&app).await);
+    assert_eq!(after, before, "nothing was written or revealed");
+}
+
+/// The rows of the living rooms' records a refused page or form must not add.
+async fn room_rows(app: &TestApp) -> Vec<i64> {
+    let mut out = Vec::new();
+    for t in ["topics", "topic_supports", "visits", "cases", "inbox_items"] {
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {t}")))
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+        out.push(n);
+    }
+    out
 }
 
 async fn web_forms_check_input_and_csrf(app: TestApp) {

@@ -6,6 +6,7 @@
 
 mod cases;
 mod registration;
+mod rooms;
 mod services;
 mod webdriver;
 

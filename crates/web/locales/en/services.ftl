@@ -54,3 +54,4 @@ wrong_code = The code does not match.
 not_signed_up = Sign up before checking in.
 already_signed_up = You have already signed up.
 full = The activity is full.
+nav-topics = Topics

@@ -54,3 +54,4 @@ wrong_code = 签到码不对。
 not_signed_up = 请先报名再签到。
 already_signed_up = 您已经报过名了。
 full = 活动名额已满。
+nav-topics = 议题

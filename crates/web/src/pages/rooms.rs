@@ -156,7 +156,9 @@ async fn visits_page(
     errors: FieldErrors,
     status: StatusCode,
 ) -> Result<Response, WebError> {
-    let h = s.store.household(v.reader()?, id).await?;
+    // Another grid's household is "not allowed", not "not found".
+    let h = crate::ctx::scoped(&s.store, crate::ctx::Record::Household, id, s.store.household(v.reader()?, id).await)
+        .await?;
     let f = VisitFilter { within: None, household_id: Some(id) };
     let visits = s.store.list_visits(&v.caller, &f, Page::new(None, Some(super::PAGE_SIZE))?).await?.items;
     let categories = s.store.categories().await?.into_iter().filter(|c| c.active).collect();
