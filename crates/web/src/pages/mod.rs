@@ -9,6 +9,7 @@ pub mod registry;
 pub mod rooms;
 pub mod services;
 pub mod session;
+pub mod stars;
 
 use serde::{Deserialize, Deserializer};
 
