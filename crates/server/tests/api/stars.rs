@@ -309,6 +309,12 @@ async fn the_demo_county_has_star_households(app: TestApp) {
         app.call_as(None, Method::GET, &format!("/api/v1/public/rankings?area_id={shengquan}"), None).await;
     assert_eq!(s, StatusCode::OK, "{rankings}");
     assert_eq!(rankings["total"], 1);
+    // Its page, for anyone on a phone.
+    let url = format!("{}/rankings/{}/public", app.base, rankings["items"][0]["id"]);
+    let resp = app.client.get(url).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body = resp.text().await.unwrap();
+    assert!(body.contains("圣泉社区") && body.contains("id=\"ranking\""), "{body}");
 }
 
 crate::on_both_engines!(the_pages_walk_a_rating);

@@ -100,3 +100,7 @@ dashboard-services = Community services
 dashboard-volunteer-hours = Volunteer hours
 dashboard-points-issued = Points issued
 dashboard-points-spent = Points spent
+ranking-household = Households by points
+ranking-volunteer = Volunteers by points
+ranking-published = Published
+ranking-empty = Nobody earned points in this period.

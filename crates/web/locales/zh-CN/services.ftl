@@ -97,3 +97,7 @@ dashboard-services = 志愿服务
 dashboard-volunteer-hours = 志愿服务时长（小时）
 dashboard-points-issued = 发放积分
 dashboard-points-spent = 兑换积分
+ranking-household = 家庭积分榜
+ranking-volunteer = 志愿者积分榜
+ranking-published = 发布于
+ranking-empty = 本期无人获得积分。

@@ -7,10 +7,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
-use wangge_store::{NewStarRating, ServiceRecord, StarItem, StarRating, StoreError, Welfare};
+use wangge_store::{NewStarRating, Ranking, ServiceRecord, StarItem, StarRating, StoreError, Welfare};
 
 use crate::WebState;
-use crate::ctx::{Chrome, Viewer, WebError, respond};
+use crate::ctx::{Chrome, Viewer, Visitor, WebError, render, respond};
 
 pub fn routes() -> Router<WebState> {
     Router::new()
@@ -18,6 +18,7 @@ pub fn routes() -> Router<WebState> {
         .route("/star-ratings/{id}/{step}", axum::routing::post(rating_step))
         .route("/volunteers/{id}/record", get(volunteer_record))
         .route("/teams/{id}/record", get(team_record))
+        .route("/rankings/{id}/public", get(public_ranking))
 }
 
 /// The viewer's words for a refusal the store names by its code.
@@ -174,4 +175,23 @@ async fn team_record(State(s): State<WebState>, v: Viewer, Path(id): Path<i64>) 
     }
     .await;
     respond(&v, r)
+}
+
+#[derive(Template)]
+#[template(path = "stars/ranking_public.html")]
+struct RankingPage {
+    c: Chrome,
+    r: Ranking,
+}
+
+/// A published ranking as anyone sees it: masked names and points; no sign-in.
+async fn public_ranking(State(s): State<WebState>, v: Visitor, Path(id): Path<i64>) -> Response {
+    let lang = v.lang;
+    let r = async {
+        let r = s.store.published_ranking(id).await?;
+        let kind = lang.t(&format!("ranking-{}", r.kind.as_str()));
+        let title = format!("{} · {} · {kind}", r.area_name, r.period);
+        Ok::<_, WebError>(render(StatusCode::OK, RankingPage { c: Chrome::anonymous(lang, &v.here, title), r }, lang))
+    };
+    r.await.unwrap_or_else(|e| e.page(lang))
 }
