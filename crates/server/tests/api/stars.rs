@@ -382,6 +382,21 @@ async fn the_pages_walk_a_rating(app: TestApp) {
         .unwrap();
     assert_eq!(state, "published");
 
+    // A volunteer's service record page, for staff over them only.
+    let v = app
+        .store
+        .create_volunteer(
+            &wangge_core::Caller::system(),
+            wangge_store::NewVolunteer { area_id: unit, name: "林志远".into(), ..Default::default() },
+        )
+        .await
+        .unwrap();
+    let (s, body) = grid_chief.get(&format!("/volunteers/{}/record", v.id)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("林志远") && body.contains("id=\"record\""), "{body}");
+    let (s, _) = stranger.get(&format!("/volunteers/{}/record", v.id)).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
     // The community's dashboard carries the services figures.
     let (s, body) = chief.get(&format!("/areas/{community}/dashboard")).await;
     assert_eq!(s, StatusCode::OK);
