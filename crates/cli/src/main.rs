@@ -171,6 +171,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     services.redemptions,
                     services.volunteer_login
                 );
+                let stars = store.seed_demo_stars(county.items[0].id).await?;
+                eprintln!(
+                    "star households: {} assessed, {} published, {} revoked; {} households in the published ranking",
+                    stars.ratings, stars.published, stars.revoked, stars.ranked
+                );
                 let pending = store.seed_demo_registrations("圣泉社区").await?;
                 eprintln!("{pending} self-registrations from house QR plates wait for review in 圣泉社区");
                 let sent = store.seed_demo_open311(county.items[0].id, &password).await?;

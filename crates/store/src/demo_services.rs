@@ -53,7 +53,7 @@ const WISHES: [(WishChannel, &str, &str, i64, u8); 8] = [
 ];
 
 impl Store {
-    async fn demo_community(&self, county_id: i64, name: &str) -> StoreResult<crate::Area> {
+    pub(crate) async fn demo_community(&self, county_id: i64, name: &str) -> StoreResult<crate::Area> {
         let id: Option<i64> = sqlx::query_scalar(
             "SELECT id FROM areas WHERE county_id = $1 AND level = 'community' AND name = $2 AND valid_to IS NULL",
         )

@@ -24,6 +24,7 @@ mod demo_open311;
 mod demo_people;
 mod demo_rooms;
 mod demo_services;
+mod demo_stars;
 mod error;
 mod evaluations;
 mod export;
@@ -36,11 +37,14 @@ mod open311;
 pub mod outbox;
 mod party;
 mod posts;
+mod rankings;
 mod registration;
 mod registry;
 mod rooms;
+mod service_records;
 mod shop;
 mod sql;
+mod stars;
 mod stats;
 pub mod template;
 mod visits;
@@ -77,6 +81,7 @@ pub use demo_open311::demo_open311_key;
 pub use demo_people::PeopleReport;
 pub use demo_rooms::RoomReport;
 pub use demo_services::ServicesReport;
+pub use demo_stars::StarsReport;
 pub use error::{StoreError, StoreResult};
 pub use evaluations::{EvaluationSnapshot, NewEvaluation};
 pub use export::Exporter;
@@ -98,6 +103,7 @@ pub use party::{
     PartyOrganisation, PartyOrganisationFilter, PartyReport, PartyRole,
 };
 pub use posts::{NewPost, Post, PostFilter};
+pub use rankings::{RANKING_SIZE, Ranking, RankingKind, RankingRow};
 pub use registration::{
     ADDRESS_LIMIT_PER_HOUR, ChangeRequest, ChangeRequestFilter, DEFAULT_RETENTION_DAYS, PLATE_LIMIT_PER_HOUR, Plate,
     PlateHouse, RETURNEE_FIELDS, RegistrationSettings, Submission, SubmissionKind,
@@ -112,7 +118,12 @@ pub use rooms::{
     MeetingFilter, NewFollowUp, NewLivingRoom, NewMeeting, NewTopic, PublicMeeting, ResidentTopics, RoomFigures,
     RoomFilter, Topic, TopicFilter, TopicState, VoteMode,
 };
+pub use service_records::{ServedActivity, ServiceFigures, ServiceRecord};
 pub use shop::{NewRedemption, NewShopItem, Redemption, ShopItem};
+pub use stars::{
+    DEFAULT_BAR_DAYS, DEFAULT_STAR_ITEMS, NewStarRating, StarItem, StarRating, StarRatingFilter, WELFARE_MIN_STARS,
+    Welfare,
+};
 pub use template::SheetKind;
 pub use visits::{NewVisit, UnvisitedHousehold, Visit, VisitCase, VisitFilter};
 pub use volunteers::{NewTeam, NewVolunteer, Team, TeamMember, TeamRole, Volunteer};

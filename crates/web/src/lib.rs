@@ -61,6 +61,7 @@ pub fn router(state: WebState) -> Router {
         .merge(pages::rooms::routes())
         .merge(pages::topics::routes())
         .merge(pages::services::routes())
+        .merge(pages::stars::routes())
         .route("/static/{name}", get(assets::serve))
         .layer(axum::middleware::from_fn(security_headers))
         .with_state(state)

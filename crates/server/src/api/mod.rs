@@ -11,6 +11,7 @@ mod residents;
 mod rooms;
 mod services;
 mod session;
+mod stars;
 mod tags;
 
 use axum::http::StatusCode;
@@ -59,6 +60,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(services::volunteer_routes())
         .nest("/wishes", services::wish_routes())
         .nest("/activities", services::activity_routes())
+        .nest("/star-ratings", stars::star_routes())
+        .nest("/rankings", stars::ranking_routes())
+        .nest("/public/rankings", stars::public_ranking_routes())
+        .nest("/welfare", stars::welfare_routes())
+        .merge(stars::record_routes())
         .merge(data::routes())
         .merge(data::registration_routes())
         .merge(data::boundary_routes())

@@ -18,6 +18,7 @@ mod rooms;
 mod schema;
 mod scope;
 mod services;
+mod stars;
 mod validation;
 mod web;
 mod web_cases;

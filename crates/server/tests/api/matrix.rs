@@ -72,6 +72,9 @@ const PUBLIC_OR_OWN: &[(&str, &str)] = &[
     ("GET", "/api/v1/public/notices"),
     // The caller's own points accounts.
     ("GET", "/api/v1/points/mine"),
+    // Published rankings are public by design (tested in stars.rs).
+    ("GET", "/api/v1/public/rankings"),
+    ("GET", "/api/v1/public/rankings/{id}"),
 ];
 
 /// The concrete request that aims a route at the target records.
@@ -455,6 +458,10 @@ async fn fingerprint(app: &TestApp) -> Vec<(String, i64)> {
         "wish_claims",
         "activities",
         "activity_signups",
+        "star_items",
+        "star_ratings",
+        "rankings",
+        "ranking_rows",
     ] {
         let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {t}")))
             .fetch_one(app.store.pool())
@@ -481,6 +488,7 @@ async fn fingerprint(app: &TestApp) -> Vec<(String, i64)> {
          + (SELECT count(*) FROM redemptions WHERE state <> 'reserved') \
          + (SELECT count(*) FROM wishes WHERE state <> 'claimed') \
          + (SELECT count(*) FROM wish_claims WHERE state <> 'pending') \
+         + (SELECT count(*) FROM star_ratings WHERE state <> 'self_assessed') \
          + (SELECT COALESCE(CAST(SUM(stock) AS BIGINT), 0) FROM shop_items)",
     )
     .fetch_one(app.store.pool())

@@ -479,6 +479,9 @@ pub struct Targets {
     /// A published wish with a pending claim.
     wish: i64,
     activity: i64,
+    /// A self-assessed star rating of the resident's household.
+    star_rating: i64,
+    household: i64,
 }
 
 pub async fn matrix_targets(app: &TestApp, community: i64, unit: i64, resident: i64) -> Targets {
@@ -582,7 +585,27 @@ pub async fn matrix_targets(app: &TestApp, community: i64, unit: i64, resident: 
         .await
         .unwrap()
         .id;
+    let household: i64 = sqlx::query_scalar("SELECT household_id FROM residents WHERE id = $1")
+        .bind(resident)
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    let star_rating = store
+        .self_assess(
+            &sys,
+            wangge_store::NewStarRating {
+                household_id: household,
+                period: "2026".into(),
+                items: vec!["honest".into()],
+                note: None,
+            },
+        )
+        .await
+        .unwrap()
+        .id;
     Targets {
+        star_rating,
+        household,
         activity,
         rule: proposed.id,
         approved_rule: approved.id,
@@ -682,6 +705,39 @@ pub fn matrix_request(
         ("POST", "/api/v1/activities/{id}/checkin") => {
             b(format!("/api/v1/activities/{}/checkin", t.activity), json!({"code": "000000"}))
         }
+        _ => stars_request(method, path, community, t),
+    }
+}
+
+/// The star-household, ranking, welfare and service-record routes, aimed at the targets.
+fn stars_request(method: &str, path: &str, community: i64, t: &Targets) -> Option<(String, Option<Value>)> {
+    let r = |p: String| Some((p, None));
+    let b = |p: String, v: Value| Some((p, Some(v)));
+    let sr = t.star_rating;
+    match (method, path) {
+        ("GET", "/api/v1/star-ratings") => r(format!("/api/v1/star-ratings?area_id={community}")),
+        ("POST", "/api/v1/star-ratings") => b(
+            "/api/v1/star-ratings".into(),
+            json!({"household_id": t.household, "period": "2030", "items": ["honest"]}),
+        ),
+        ("GET", "/api/v1/star-ratings/items") => r(format!("/api/v1/star-ratings/items?area_id={community}")),
+        ("GET", "/api/v1/star-ratings/{id}") => r(format!("/api/v1/star-ratings/{sr}")),
+        ("POST", "/api/v1/star-ratings/{id}/review") => {
+            b(format!("/api/v1/star-ratings/{sr}/review"), json!({"items": ["honest"]}))
+        }
+        ("POST", "/api/v1/star-ratings/{id}/decide") => b(format!("/api/v1/star-ratings/{sr}/decide"), json!({})),
+        ("POST", "/api/v1/star-ratings/{id}/revoke") => {
+            b(format!("/api/v1/star-ratings/{sr}/revoke"), json!({"reason": "x"}))
+        }
+        ("POST", "/api/v1/rankings") => {
+            b("/api/v1/rankings".into(), json!({"area_id": community, "period": "2026", "kind": "household"}))
+        }
+        ("GET", "/api/v1/rankings/preview") => {
+            r(format!("/api/v1/rankings/preview?area_id={community}&period=2026&kind=household"))
+        }
+        ("GET", "/api/v1/welfare/households/{id}") => r(format!("/api/v1/welfare/households/{}", t.household)),
+        ("GET", "/api/v1/volunteers/{id}/record") => r(format!("/api/v1/volunteers/{}/record", t.volunteer)),
+        ("GET", "/api/v1/teams/{id}/record") => r(format!("/api/v1/teams/{}/record", t.team)),
         _ => None,
     }
 }

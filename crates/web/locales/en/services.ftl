@@ -55,3 +55,53 @@ not_signed_up = Sign up before checking in.
 already_signed_up = You have already signed up.
 full = The activity is full.
 nav-topics = Topics
+
+# Star households (星级文明户), welfare linkage and service records
+stars-title = Star household
+stars-count = { $n ->
+    [one] { $n } star
+   *[other] { $n } stars
+}
+welfare-flag = Welfare priority (star household)
+welfare-no-flag = No welfare priority
+welfare-points = Points
+stars-barred-until = Barred from assessment until
+stars-state-self-assessed = Self-assessed
+stars-state-reviewed = Reviewed
+stars-state-published = Published
+stars-state-revoked = Revoked
+stars-claimed = Claimed
+stars-reviewed = Found by the review
+stars-awarded = Awarded
+stars-revoked-because = Revoked because
+stars-review = Review
+stars-note = Note
+stars-decide = Decide and publish
+stars-revoke-reason = Reason for revocation
+stars-bar-days = Days barred
+stars-revoke = Revoke
+stars-self-assess = Self-assessment
+stars-period = Year
+stars-items = Star items
+stars-open = Stars
+stars-already-assessed = This household already has a rating for that year.
+stars-barred = The rating was revoked: the household cannot be assessed until the bar ends.
+stars-wrong-state = This rating has already moved on; reload the page.
+stars-unknown-star-item = Choose star items from the list.
+stars-bad-period = Give the year as four digits, e.g. 2026.
+stars-required = Fill in the required fields (at least one star item, or a reason).
+stars-refused = This cannot be done here.
+record-title = Service record
+record-activities = Activities
+record-hours = Hours served
+record-people-served = People served
+record-wishes = Wishes fulfilled
+record-none = No service recorded yet.
+dashboard-services = Community services
+dashboard-volunteer-hours = Volunteer hours
+dashboard-points-issued = Points issued
+dashboard-points-spent = Points spent
+ranking-household = Households by points
+ranking-volunteer = Volunteers by points
+ranking-published = Published
+ranking-empty = Nobody earned points in this period.

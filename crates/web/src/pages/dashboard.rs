@@ -62,6 +62,7 @@ struct DashboardPage {
     legend: Vec<(&'static str, String)>,
     rates: Option<(RatesView, String)>,
     open_cases: i64,
+    services: wangge_store::ServiceFigures,
 }
 
 async fn dashboard(
@@ -174,9 +175,16 @@ pub async fn dashboard_page(
         legend,
         rates,
         open_cases,
+        services: service_figures(s, &sum.area.path).await?,
         sum,
     };
     Ok(v.page(page))
+}
+
+/// Community services of the area: wishes fulfilled, volunteer hours, people served, points
+/// issued and spent (shown in `dashboard_services.html`).
+async fn service_figures(s: &WebState, path: &str) -> Result<wangge_store::ServiceFigures, WebError> {
+    Ok(s.store.service_figures(&wangge_store::Scope::subtree(path)).await?)
 }
 
 /// The value range each shade stands for.

@@ -10,6 +10,7 @@ pub mod rooms;
 pub mod services;
 pub mod session;
 pub mod topics;
+pub mod stars;
 
 use serde::{Deserialize, Deserializer};
 

@@ -123,6 +123,8 @@ struct HouseholdPage {
     members: Vec<Member>,
     l: Labels,
     may_write: bool,
+    /// Stars, points and the welfare flag (see the star households page).
+    welfare: Option<wangge_store::Welfare>,
 }
 
 pub async fn household(State(s): State<WebState>, v: Viewer, Path(id): Path<i64>) -> Response {
@@ -136,6 +138,7 @@ pub async fn household(State(s): State<WebState>, v: Viewer, Path(id): Path<i64>
             members,
             l: Labels { lang: v.lang },
             may_write: v.can(Permission::WriteRegistry),
+            welfare: s.store.welfare(&v.caller, id).await.ok(),
         }))
     }
     .await;
