@@ -1081,4 +1081,9 @@ async fn a_grid_worker_records_a_visit_on_the_web(app: TestApp) {
     let case = v["items"][0]["case_id"].as_i64().expect("a case was filed");
     let (_, c) = w.get(&w.grid_chief, &format!("/api/v1/cases/{case}")).await;
     assert_eq!((c["channel"].as_str(), c["category"].as_str()), (Some("patrol"), Some("road_occupation")));
+    // The grid's dashboard counts the visit among the living rooms' figures.
+    let (s, body) = web.get(&format!("/areas/{}/dashboard", w.grid)).await;
+    assert_eq!(s, StatusCode::OK);
+    let section = &body[body.find(r#"id="rooms-section""#).expect("the living rooms' figures")..];
+    assert!(section.contains("<dt>入户走访</dt><dd>1</dd>"), "{section}");
 }

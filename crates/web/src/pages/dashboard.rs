@@ -63,6 +63,8 @@ struct DashboardPage {
     rates: Option<(RatesView, String)>,
     open_cases: i64,
     services: wangge_store::ServiceFigures,
+    /// Meetings held, decisions followed up, disputes settled and visits in the area.
+    rooms: Vec<(String, i64)>,
 }
 
 async fn dashboard(
@@ -155,6 +157,16 @@ pub async fn dashboard_page(
         Err(wangge_store::StoreError::Forbidden { .. }) => None,
         Err(e) => return Err(e.into()),
     };
+    let rooms_done = s.store.room_figures(&v.caller, Some(id)).await?;
+    let rooms = [
+        ("rooms-meetings-held", rooms_done.meetings_held),
+        ("rooms-decisions-followed-up", rooms_done.decisions_followed_up),
+        ("rooms-disputes-settled", rooms_done.disputes_settled),
+        ("rooms-visits", rooms_done.visits),
+    ]
+    .into_iter()
+    .map(|(k, n)| (v.t(k), n))
+    .collect();
     let of = CaseFilter { within: Some(id), open: true, ..Default::default() };
     let open_cases = s.store.list_cases(&v.caller, &of, Page::new(Some(1), Some(1))?).await?.total;
     let title =
@@ -174,6 +186,7 @@ pub async fn dashboard_page(
         under_5,
         legend,
         rates,
+        rooms,
         open_cases,
         services: service_figures(s, &sum.area.path).await?,
         sum,
