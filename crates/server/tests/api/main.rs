@@ -21,6 +21,7 @@ mod services;
 mod validation;
 mod web;
 mod web_cases;
+mod web_imports;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
