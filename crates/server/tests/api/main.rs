@@ -6,6 +6,7 @@ mod auth;
 mod cases;
 mod concurrency;
 mod data;
+mod exports;
 mod ledger;
 mod matrix;
 mod open311;
