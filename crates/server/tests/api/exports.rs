@@ -67,4 +67,26 @@ async fn case_exports_are_scoped_to_the_caller(app: TestApp) {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     assert!(resp.bytes().await.unwrap().starts_with(b"PK"));
+
+    // The case list page links its export, with the page's filters.
+    let account: i64 = sqlx::query_scalar("SELECT account_id FROM posts WHERE id = $1")
+        .bind(post)
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    let login = app.store.account(account).await.unwrap().login;
+    let web = crate::web::Web::sign_in(&app, &login).await;
+    let (s, page) = web.get("/cases?all=true&state=closed").await;
+    assert_eq!(s, StatusCode::OK);
+    let href = page
+        .split(r#"id="export-csv" href=""#)
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("an export link")
+        .replace("&amp;", "&")
+        .replace("&#38;", "&");
+    assert!(href.contains("state=closed") && href.contains("format=csv"), "{href}");
+    let (s, csv) = web.get(&href).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(csv.lines().skip(1).all(|l| l.contains(",closed,")), "{csv}");
 }

@@ -109,3 +109,4 @@ import-confirm = Import
 err-rows-invalid = Some rows have errors: fix them and upload the file again, or tick "write the good rows only".
 err-header-invalid = The file's columns have errors: fix them (see the templates) and upload it again.
 err-already-confirmed = This import is already confirmed.
+list-export = Export this list

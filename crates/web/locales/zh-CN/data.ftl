@@ -109,3 +109,4 @@ import-confirm = 导入
 err-rows-invalid = 有些行有错误：请改正后重新上传，或勾选“只写入正确的行”。
 err-header-invalid = 文件的列有错误：请按模板改正后重新上传。
 err-already-confirmed = 该导入已确认。
+list-export = 导出本列表
