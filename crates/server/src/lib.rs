@@ -4,7 +4,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
-mod jobs;
+pub mod jobs;
 pub mod open311;
 pub mod outbox;
 

@@ -13,7 +13,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
 use chrono::NaiveDate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::{AnyConnection, Row};
 use wangge_core::area::{child_path, root_path};
 use wangge_core::registry::valid_phone;
@@ -43,7 +43,7 @@ pub struct ImportOptions {
 }
 
 /// A row that cannot be imported, and why.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RowError {
     pub sheet: String,
     /// The spreadsheet's row number (the header is row 1); 1 for a problem with the header.
@@ -54,7 +54,7 @@ pub struct RowError {
 }
 
 /// What an import did (or, in a dry run, would do) with one row that changes something.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RowChange {
     pub sheet: String,
     pub row: u32,
@@ -67,7 +67,7 @@ pub struct RowChange {
 }
 
 /// Counts of one kind of record.
-#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct KindCounts {
     pub rows: usize,
     pub created: usize,
@@ -77,7 +77,7 @@ pub struct KindCounts {
 }
 
 /// The outcome of an import.
-#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ImportReport {
     pub dry_run: bool,
     /// Whether anything was written.

@@ -29,6 +29,7 @@ mod error;
 mod evaluations;
 mod export;
 mod import;
+mod import_jobs;
 mod ledger;
 mod mediation;
 mod migrate;
@@ -88,6 +89,7 @@ pub use export::Exporter;
 pub use import::{
     ImportOptions, ImportReport, ImportSheet, KindCounts, MAX_LISTED_CHANGES, RowChange, RowError, parse_day,
 };
+pub use import_jobs::{ClaimedImport, HEARTBEAT, ImportJob, MAX_ATTEMPTS, NewImportJob, STALE_AFTER};
 pub use ledger::{
     EntryFilter, Holder, LedgerEntry, NewAward, NewPointsRule, PointsAccount, PointsRule, PostingView, RuleState,
 };

@@ -25,6 +25,7 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
     Migration { version: 9, name: "services", sql: include_str!("../migrations/sqlite/0009_services.sql") },
     Migration { version: 10, name: "lists", sql: include_str!("../migrations/sqlite/0010_lists.sql") },
     Migration { version: 11, name: "stars", sql: include_str!("../migrations/sqlite/0011_stars.sql") },
+    Migration { version: 12, name: "import_jobs", sql: include_str!("../migrations/sqlite/0012_import_jobs.sql") },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -39,6 +40,7 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
     Migration { version: 9, name: "services", sql: include_str!("../migrations/postgres/0009_services.sql") },
     Migration { version: 10, name: "lists", sql: include_str!("../migrations/postgres/0010_lists.sql") },
     Migration { version: 11, name: "stars", sql: include_str!("../migrations/postgres/0011_stars.sql") },
+    Migration { version: 12, name: "import_jobs", sql: include_str!("../migrations/postgres/0012_import_jobs.sql") },
 ];
 
 pub(crate) async fn apply(pool: &AnyPool, engine: Engine) -> StoreResult<()> {

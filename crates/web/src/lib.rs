@@ -5,6 +5,7 @@
 pub mod assets;
 pub mod ctx;
 pub mod i18n;
+pub mod multipart;
 mod pages;
 mod svg;
 
@@ -58,6 +59,7 @@ pub fn router(state: WebState) -> Router {
         .merge(pages::dashboard::routes())
         .merge(pages::cases::routes())
         .merge(pages::data::routes())
+        .merge(pages::imports::routes())
         .merge(pages::rooms::routes())
         .merge(pages::topics::routes())
         .merge(pages::services::routes())

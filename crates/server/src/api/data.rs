@@ -46,7 +46,7 @@ impl From<DataError> for ApiError {
     }
 }
 
-fn format_of(s: Option<&str>) -> ApiResult<Format> {
+pub(crate) fn format_of(s: Option<&str>) -> ApiResult<Format> {
     match s {
         None => Ok(Format::Xlsx),
         Some(f) => Format::parse(f).ok_or_else(|| {
@@ -70,7 +70,7 @@ fn kinds_of(kind: Option<SheetKind>, format: Format) -> ApiResult<Vec<SheetKind>
 
 /// A finished file streamed from disk in chunks, so that a large export never sits in memory;
 /// the file is removed when the stream ends.
-async fn file_response(file: tempfile::NamedTempFile, format: Format, name: &str) -> ApiResult<Response> {
+pub(crate) async fn file_response(file: tempfile::NamedTempFile, format: Format, name: &str) -> ApiResult<Response> {
     use tokio::io::AsyncReadExt;
     let path = file.into_temp_path();
     let f = tokio::fs::File::open(&path).await.map_err(|e| ApiError::from(DataError::Io(e)))?;

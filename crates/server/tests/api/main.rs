@@ -6,6 +6,7 @@ mod auth;
 mod cases;
 mod concurrency;
 mod data;
+mod exports;
 mod ledger;
 mod matrix;
 mod open311;
@@ -22,6 +23,7 @@ mod stars;
 mod validation;
 mod web;
 mod web_cases;
+mod web_imports;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 

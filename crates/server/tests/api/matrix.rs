@@ -188,6 +188,7 @@ fn request(method: &str, path: &str, t: &Targets) -> Option<(String, Option<Valu
             json!({"category": "parking", "channel": "hotline", "description": "x", "reporter": {"kind": "anonymous"},
                    "area_id": t.unit}),
         ),
+        ("GET", "/api/v1/cases/export") => r(format!("/api/v1/cases/export?format=csv&area_id={}", t.community)),
         ("GET", "/api/v1/cases/{id}") => r(format!("/api/v1/cases/{}", t.case)),
         ("GET", "/api/v1/cases/{id}/events") => r(format!("/api/v1/cases/{}/events", t.case)),
         ("GET", "/api/v1/cases/{id}/outbox") => r(format!("/api/v1/cases/{}/outbox", t.case)),

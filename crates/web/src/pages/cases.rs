@@ -147,6 +147,8 @@ struct QueuePage {
     list: Paged<CaseView>,
     pager: Pager,
     may_take: bool,
+    /// The export of this list (its filters), without the format.
+    export: String,
 }
 
 async fn queue(State(s): State<WebState>, v: Viewer, Query(q): Query<QueueQuery>) -> Response {
@@ -176,6 +178,17 @@ async fn queue(State(s): State<WebState>, v: Viewer, Query(q): Query<QueueQuery>
             ("area", q.area.map(|a| a.to_string()).unwrap_or_default()),
         ];
         let pager = Pager::new("/cases", &query, list.page, list.page_size, list.total);
+        let mut export = format!("/api/v1/cases/export?mine={}&open={}", !all, f.open);
+        for (k, v) in
+            [("state", q.state.clone()), ("area_id", q.area.map(|a| a.to_string())), ("number", q.number.clone())]
+        {
+            if let Some(v) = v.filter(|v| !v.is_empty()) {
+                export.push_str(&format!("&{k}={}", crate::ctx::urlencode(&v)));
+            }
+        }
+        if f.overdue {
+            export.push_str("&overdue=true");
+        }
         let title = if all { v.t("cases-all-title") } else { v.t("cases-mine-title") };
         Ok(v.page(QueuePage {
             c: v.chrome(title, "cases"),
@@ -188,6 +201,7 @@ async fn queue(State(s): State<WebState>, v: Viewer, Query(q): Query<QueueQuery>
             list,
             pager,
             may_take: v.can(Permission::ReadRegistry),
+            export,
         }))
     }
     .await;

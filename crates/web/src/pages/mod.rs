@@ -5,6 +5,7 @@ pub mod cases;
 pub mod dashboard;
 pub mod data;
 pub mod home;
+pub mod imports;
 pub mod registry;
 pub mod rooms;
 pub mod services;
