@@ -8,6 +8,7 @@ mod concurrency;
 mod data;
 mod ledger;
 mod matrix;
+mod notices_web;
 mod open311;
 mod openapi;
 mod party;
