@@ -62,6 +62,7 @@ pub fn router(state: WebState) -> Router {
         .merge(pages::imports::routes())
         .merge(pages::rooms::routes())
         .merge(pages::topics::routes())
+        .merge(pages::notices::routes())
         .merge(pages::services::routes())
         .merge(pages::stars::routes())
         .route("/static/{name}", get(assets::serve))

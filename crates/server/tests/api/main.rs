@@ -9,6 +9,7 @@ mod data;
 mod exports;
 mod ledger;
 mod matrix;
+mod notices_web;
 mod open311;
 mod openapi;
 mod party;

@@ -5,11 +5,12 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use wangge_core::PostKind;
-use wangge_store::{AreaSummary, CaseFilter, CaseView, Page, Paged};
+use wangge_store::{AreaSummary, CaseFilter, CaseView, Notice, NoticeFilter, NoticeState, Page, Paged};
 
 use super::areas::{Gap, gap_links, home_area, level_name, protected_summary};
 use super::cases::CaseWords;
 use super::dashboard::{FigureQuery, dashboard_page};
+use super::rooms::RoomWords;
 use crate::WebState;
 use crate::ctx::{Chrome, Viewer, respond};
 
@@ -24,6 +25,9 @@ struct HomePage {
     queue: Paged<CaseView>,
     overdue: i64,
     w: CaseWords,
+    /// The latest published notices of the caller's area and the areas above it.
+    notices: Vec<Notice>,
+    nw: RoomWords,
 }
 
 /// Posts that work in one grid or unit, on a phone, rather than over many.
@@ -71,7 +75,15 @@ pub async fn home(State(s): State<WebState>, v: Viewer, Query(q): Query<FigureQu
         let late = CaseFilter { overdue: true, ..f };
         let overdue = s.store.list_cases(&v.caller, &late, Page::new(Some(1), Some(1))?).await?.total;
         let w = CaseWords::load(&s, v.lang).await?;
-        Ok(v.page(HomePage { c: v.chrome(v.t("home-title"), "home"), post, level, sum, gaps, queue, overdue, w }))
+        let notices = if v.reader().is_ok() {
+            let f = NoticeFilter { state: Some(NoticeState::Published), reaching_me: true, ..Default::default() };
+            s.store.list_notices(&v.caller, &f, Page::new(Some(1), Some(3))?).await?.items
+        } else {
+            vec![]
+        };
+        let nw = RoomWords::new(v.lang);
+        let c = v.chrome(v.t("home-title"), "home");
+        Ok(v.page(HomePage { c, post, level, sum, gaps, queue, overdue, w, notices, nw }))
     }
     .await;
     respond(&v, r)

@@ -6,12 +6,13 @@ pub mod dashboard;
 pub mod data;
 pub mod home;
 pub mod imports;
+pub mod notices;
 pub mod registry;
 pub mod rooms;
 pub mod services;
 pub mod session;
-pub mod topics;
 pub mod stars;
+pub mod topics;
 
 use serde::{Deserialize, Deserializer};
 

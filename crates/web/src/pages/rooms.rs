@@ -32,6 +32,10 @@ pub struct RoomWords {
 }
 
 impl RoomWords {
+    pub fn new(lang: Lang) -> RoomWords {
+        RoomWords { lang }
+    }
+
     /// A timestamp in the county's local time.
     pub fn when(&self, t: &str) -> String {
         match DateTime::parse_from_rfc3339(t) {
