@@ -47,6 +47,14 @@ impl CatalogueCache {
         self.entries().generation
     }
 
+    /// Keeps what a read found, unless an edit cleared the cache since the read began.
+    fn keep(&self, generation: u64, put: impl FnOnce(&mut CacheEntries)) {
+        let mut e = self.entries();
+        if e.generation == generation {
+            put(&mut e);
+        }
+    }
+
     /// Forgets everything; called after every edit of categories, deadlines or calendars.
     pub(crate) fn clear(&self) {
         let mut e = self.entries();
@@ -447,10 +455,9 @@ impl Store {
         }
         let generation = cache.generation();
         let c = self.read_category(code).await?;
-        let mut e = cache.entries();
-        if e.generation == generation {
+        cache.keep(generation, |e| {
             e.categories.insert(code.to_string(), (Instant::now(), c.clone()));
-        }
+        });
         Ok(c)
     }
 
@@ -496,10 +503,7 @@ impl Store {
         }
         let generation = cache.generation();
         let d = Arc::new(self.read_deadlines().await?);
-        let mut e = cache.entries();
-        if e.generation == generation {
-            e.deadlines = Some((Instant::now(), d.clone()));
-        }
+        cache.keep(generation, |e| e.deadlines = Some((Instant::now(), d.clone())));
         Ok(d)
     }
 
@@ -632,10 +636,9 @@ impl Store {
         }
         let generation = cache.generation();
         let c = Arc::new(self.read_calendar(county_id).await?);
-        let mut e = cache.entries();
-        if e.generation == generation {
+        cache.keep(generation, |e| {
             e.calendars.insert(county_id, (Instant::now(), c.clone()));
-        }
+        });
         Ok(c)
     }
 

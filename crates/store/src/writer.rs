@@ -78,7 +78,7 @@ impl Store {
         F: for<'c> FnOnce(&'c mut AnyConnection) -> ConnFuture<'c, StoreResult<T>> + Send + 'static,
     {
         if self.engine == Engine::Postgres {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.write_tx().await?;
             let value = body(&mut tx).await?;
             tx.commit().await?;
             return Ok(value);
