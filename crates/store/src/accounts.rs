@@ -515,8 +515,9 @@ impl Store {
 
     /// The caller an API token acts as, if it is live and its post open.
     pub async fn caller_for_api_token(&self, token: &str) -> StoreResult<Option<Caller>> {
+        // One statement: every API request asks it.
         let row = sqlx::query(
-            "SELECT p.id AS post_id, p.account_id FROM api_tokens t JOIN posts p ON p.id = t.post_id \
+            "SELECT p.id AS post_id, p.account_id, p.kind, p.area_path FROM api_tokens t JOIN posts p ON p.id = t.post_id \
              JOIN accounts a ON a.id = p.account_id \
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND p.ended_on IS NULL AND a.disabled_at IS NULL",
         )
@@ -524,7 +525,10 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
-        self.caller_for_post(row.try_get("account_id")?, row.try_get("post_id")?).await
+        let kind: String = row.try_get("kind")?;
+        let kind = PostKind::parse(&kind).ok_or_else(|| crate::areas::decode_err("kind", &kind))?;
+        let path: String = row.try_get("area_path")?;
+        Ok(Some(Caller::for_post(row.try_get("account_id")?, row.try_get("post_id")?, kind, Scope::subtree(path))))
     }
 }
 

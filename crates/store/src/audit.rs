@@ -38,22 +38,28 @@ pub(crate) async fn record(
     purpose: Option<&str>,
     detail: Option<String>,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO audit_events (at, account_id, post_id, action, entity, entity_id, area_path, purpose, detail) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(now_text())
-    .bind(caller.account_id)
-    .bind(caller.post_id)
-    .bind(action)
-    .bind(entity)
-    .bind(entity_id)
-    .bind(area_path)
-    .bind(purpose)
-    .bind(detail)
-    .execute(&mut *conn)
-    .await?;
+    record_sql(caller, action, entity, entity_id, area_path, purpose, detail).query().execute(&mut *conn).await?;
     Ok(())
+}
+
+/// The statement that records one event, for a caller that sends it later with others.
+#[allow(clippy::too_many_arguments)] // one argument per column of the event
+pub(crate) fn record_sql(
+    caller: &Caller,
+    action: &str,
+    entity: &str,
+    entity_id: Option<i64>,
+    area_path: &str,
+    purpose: Option<&str>,
+    detail: Option<String>,
+) -> Sql {
+    let mut sql = Sql::new(
+        "INSERT INTO audit_events (at, account_id, post_id, action, entity, entity_id, area_path, purpose, detail) VALUES (",
+    );
+    sql.bind(now_text()).push(", ").bind(caller.account_id).push(", ").bind(caller.post_id).push(", ");
+    sql.bind(action).push(", ").bind(entity).push(", ").bind(entity_id).push(", ").bind(area_path).push(", ");
+    sql.bind(purpose).push(", ").bind(detail).push(")");
+    sql
 }
 
 /// Refuses a caller without the permission.

@@ -18,7 +18,7 @@ use wangge_core::{Case as Machine, CaseState};
 use crate::case_catalogue::{Category, Routing, check_answers, level_of_path};
 use crate::case_geo::PointPlace;
 use crate::clock::{parse_ts, to_local, ts};
-use crate::sql::Sql;
+use crate::sql::{Deferred, Sql};
 use crate::{Engine, Page, Paged, Sort, Store, StoreError, StoreResult, audit};
 
 /// How a case reached us.
@@ -714,17 +714,25 @@ pub(crate) async fn notify(
     message: String,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO inbox_items (post_id, area_path, case_id, kind, message, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(post_id)
-    .bind(area_path)
-    .bind(case_id)
-    .bind(kind)
-    .bind(message)
-    .bind(ts(now))
-    .execute(&mut *conn)
-    .await?;
+    notify_sql(post_id, area_path, case_id, kind, message, now).query().execute(&mut *conn).await?;
+    Ok(())
+}
+
+fn notify_sql(post_id: i64, area_path: &str, case_id: i64, kind: &str, message: String, now: DateTime<Utc>) -> Sql {
+    let mut sql = Sql::new("INSERT INTO inbox_items (post_id, area_path, case_id, kind, message, created_at) VALUES (");
+    sql.bind(post_id).push(", ").bind(area_path).push(", ").bind(case_id).push(", ").bind(kind).push(", ");
+    sql.bind(message).push(", ").bind(ts(now)).push(")");
+    sql
+}
+
+/// Runs a write now, or keeps it in `later` for the caller to send with the others.
+async fn write(conn: &mut AnyConnection, later: &mut Option<&mut Deferred>, sql: Sql) -> StoreResult<()> {
+    match later {
+        Some(d) => d.push(sql),
+        None => {
+            sql.query().execute(&mut *conn).await?;
+        }
+    }
     Ok(())
 }
 
@@ -850,6 +858,7 @@ impl Store {
         caller: &Caller,
         mut s: Step,
         now: DateTime<Utc>,
+        mut later: Option<&mut Deferred>,
     ) -> StoreResult<i64> {
         let who = Who::of(caller);
         let kind = s.mv.kind();
@@ -890,16 +899,8 @@ impl Store {
                         _ => "escalated to you",
                     };
                     let why = s.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
-                    notify(
-                        conn,
-                        p.post_id,
-                        &p.path,
-                        c.id,
-                        kind.as_str(),
-                        format!("Case {} {what}{why}", c.number),
-                        now,
-                    )
-                    .await?;
+                    let msg = format!("Case {} {what}{why}", c.number);
+                    write(conn, &mut later, notify_sql(p.post_id, &p.path, c.id, kind.as_str(), msg, now)).await?;
                 } else if kind == MoveKind::Escalate {
                     s.data.insert("supervised".into(), true.into());
                 }
@@ -920,7 +921,7 @@ impl Store {
                         } else {
                             format!("Case {} was returned: route it again", c.number)
                         };
-                        notify(conn, up.post_id, &up.path, c.id, "return", msg, now).await?;
+                        write(conn, &mut later, notify_sql(up.post_id, &up.path, c.id, "return", msg, now)).await?;
                     }
                 }
             }
@@ -930,7 +931,7 @@ impl Store {
                     && let Some(up) = in_charge_from(conn, &parent).await?
                 {
                     let msg = format!("Case {} asks for more time: approve or refuse", c.number);
-                    notify(conn, up.post_id, &up.path, c.id, "extend", msg, now).await?;
+                    write(conn, &mut later, notify_sql(up.post_id, &up.path, c.id, "extend", msg, now)).await?;
                 }
             }
             MoveKind::ApproveExtension => {
@@ -948,16 +949,8 @@ impl Store {
                 if let Some(o) = c.owner_post_id {
                     let path = c.owner_path.clone().unwrap_or_default();
                     let why = s.reason.clone().unwrap_or_default();
-                    notify(
-                        conn,
-                        o,
-                        &path,
-                        c.id,
-                        kind.as_str(),
-                        format!("Case {} is back with you: {why}", c.number),
-                        now,
-                    )
-                    .await?;
+                    let msg = format!("Case {} is back with you: {why}", c.number);
+                    write(conn, &mut later, notify_sql(o, &path, c.id, kind.as_str(), msg, now)).await?;
                 }
             }
             MoveKind::Pause => c.paused_at = Some(now),
@@ -1046,63 +1039,33 @@ impl Store {
         }
         let carries_dues = set_dues && !matches!(kind, MoveKind::Resume);
         let data = (!s.data.is_empty()).then(|| serde_json::Value::Object(s.data.clone()).to_string());
-        let event: i64 = sqlx::query_scalar(
+        let mut event = Sql::new(
             "INSERT INTO case_events (case_id, county_id, area_path, kind, at, account_id, post_id, from_state, \
-             to_state, reason, data, respond_due, close_due) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-             RETURNING id",
-        )
-        .bind(c.id)
-        .bind(c.county_id)
-        .bind(&c.area_path)
-        .bind(kind.as_str())
-        .bind(ts(now))
-        .bind(who.account_id)
-        .bind(who.post_id)
-        .bind(from.as_str())
-        .bind(c.state().as_str())
-        .bind(s.reason.clone())
-        .bind(data)
-        .bind(if carries_dues { c.respond_due.map(ts) } else { None })
-        .bind(if carries_dues { c.close_due.map(ts) } else { None })
-        .fetch_one(&mut *conn)
-        .await?;
-        self.write_row(conn, c, now).await?;
+             to_state, reason, data, respond_due, close_due) VALUES (",
+        );
+        event.bind(c.id).push(", ").bind(c.county_id).push(", ").bind(&c.area_path).push(", ");
+        event.bind(kind.as_str()).push(", ").bind(ts(now)).push(", ").bind(who.account_id).push(", ");
+        event.bind(who.post_id).push(", ").bind(from.as_str()).push(", ").bind(c.state().as_str()).push(", ");
+        event.bind(s.reason.clone()).push(", ").bind(data).push(", ");
+        event.bind(if carries_dues { c.respond_due.map(ts) } else { None }).push(", ");
+        event.bind(if carries_dues { c.close_due.map(ts) } else { None }).push(")");
+        // Kept for later, the event's id is not known here; only a move that adds photos to
+        // its event asks for it, and it writes at once.
+        let event = match later.as_deref_mut() {
+            Some(d) => {
+                d.push(event);
+                0
+            }
+            None => event.push(" RETURNING id").scalar::<i64>().fetch_one(&mut *conn).await?,
+        };
+        write(conn, &mut later, write_row_sql(c, now)).await?;
         if (c.state(), c.due_at, c.machine.paused) != before || set_dues {
-            schedule(conn, self.engine, c, now).await?;
+            schedule(conn, self.engine, c, now, later.as_deref_mut()).await?;
         }
-        audit::record(conn, caller, kind.as_str(), "case", Some(c.id), &c.area_path, None, Some(c.number.clone()))
-            .await?;
+        let audit =
+            audit::record_sql(caller, kind.as_str(), "case", Some(c.id), &c.area_path, None, Some(c.number.clone()));
+        write(conn, &mut later, audit).await?;
         Ok(event)
-    }
-
-    async fn write_row(&self, conn: &mut AnyConnection, c: &CaseRow, now: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE cases SET state = $1, owner_post_id = $2, owner_area_id = $3, owner_path = $4, owner_level = $5, \
-             due_at = $6, warn_at = $7, respond_due = $8, close_due = $9, escalation_level = $10, paused_at = $11, \
-             parent_id = $12, reporters = $13, priority = $14, machine = $15, closed_at = $16, updated_at = $17 \
-             WHERE id = $18",
-        )
-        .bind(c.state().as_str())
-        .bind(c.owner_post_id)
-        .bind(c.owner_area_id)
-        .bind(c.owner_path.clone())
-        .bind(c.machine.owner_level.map(|l| l.as_str()))
-        .bind(c.due_at.map(ts))
-        .bind(c.warn_at.map(ts))
-        .bind(c.respond_due.map(ts))
-        .bind(c.close_due.map(ts))
-        .bind(c.escalation_level)
-        .bind(c.paused_at.map(ts))
-        .bind(c.parent_id)
-        .bind(c.reporters)
-        .bind(c.priority)
-        .bind(serde_json::to_string(&c.machine).expect("the machine serialises"))
-        .bind(c.closed_at.map(ts))
-        .bind(ts(now))
-        .bind(c.id)
-        .execute(&mut *conn)
-        .await?;
-        Ok(())
     }
 
     /// Builds the step of a move asked through the API, with its checks.
@@ -1287,7 +1250,7 @@ impl Store {
             return Err(StoreError::Forbidden { message: format!("your post cannot {kind} this case") });
         }
         let step = self.prepare(&mut tx, caller, &c, kind, &input).await?;
-        let event = self.step(&mut tx, &rules, &mut c, caller, step, now).await?;
+        let event = self.step(&mut tx, &rules, &mut c, caller, step, now, None).await?;
         let mut photo_ids = Vec::new();
         for p in &input.photos {
             photo_ids.push(store_photo(&mut tx, c.id, p, now).await?);
@@ -1307,7 +1270,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        self.follow_on(&mut tx, &rules, &mut c, kind, now).await?;
+        self.follow_on(&mut tx, &rules, &mut c, kind, now, None).await?;
         tx.commit().await?;
         self.case(caller, id).await
     }
@@ -1324,8 +1287,8 @@ impl Store {
         let mut c = self.load_row(&mut tx, id).await?;
         let mut step = self.prepare(&mut tx, &system, &c, kind, &input).await?;
         step.data.insert("by".into(), "reporter".into());
-        self.step(&mut tx, &rules, &mut c, &system, step, now).await?;
-        self.follow_on(&mut tx, &rules, &mut c, kind, now).await?;
+        self.step(&mut tx, &rules, &mut c, &system, step, now, None).await?;
+        self.follow_on(&mut tx, &rules, &mut c, kind, now, None).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1339,6 +1302,7 @@ impl Store {
         c: &mut CaseRow,
         kind: MoveKind,
         now: DateTime<Utc>,
+        mut later: Option<&mut Deferred>,
     ) -> StoreResult<()> {
         let system = Caller::system();
         let plain = |mv| Step { mv, reason: None, data: serde_json::Map::new(), owner: None, climbed: 0 };
@@ -1354,7 +1318,7 @@ impl Store {
                 if let Some(p) = route(conn, &cat, &c.area_path).await? {
                     let mut s = plain(Move::Dispatch { owner_level: p.level });
                     s.owner = Some(p);
-                    self.step(conn, rules, c, &system, s, now).await?;
+                    self.step(conn, rules, c, &system, s, now, later.as_deref_mut()).await?;
                 }
             }
             MoveKind::Callback | MoveKind::Verify => match c.machine.rating {
@@ -1365,10 +1329,10 @@ impl Store {
                     } else {
                         "the reporter says it is not solved".into()
                     });
-                    self.step(conn, rules, c, &system, s, now).await?;
+                    self.step(conn, rules, c, &system, s, now, later.as_deref_mut()).await?;
                 }
                 Some(_) if c.state() == CaseState::Verified => {
-                    self.step(conn, rules, c, &system, plain(Move::Close), now).await?;
+                    self.step(conn, rules, c, &system, plain(Move::Close), now, later.as_deref_mut()).await?;
                 }
                 None if c.state() == CaseState::Verified => {
                     let at = now + TimeDelta::hours(RATING_WINDOW_HOURS);
@@ -1430,7 +1394,7 @@ impl Store {
             climbed: 0,
         };
         s.data.insert("into".into(), k.number.clone().into());
-        self.step(&mut tx, &rules, &mut d, caller, s, now).await?;
+        self.step(&mut tx, &rules, &mut d, caller, s, now, None).await?;
         let mut s = Step {
             mv: Move::Merge(Merge::From { case_id: d.id, reporters: moved }),
             reason: None,
@@ -1439,7 +1403,7 @@ impl Store {
             climbed: 0,
         };
         s.data.insert("from".into(), d.number.clone().into());
-        self.step(&mut tx, &rules, &mut k, caller, s, now).await?;
+        self.step(&mut tx, &rules, &mut k, caller, s, now, None).await?;
         sqlx::query(
             "INSERT INTO case_reporters (case_id, county_id, kind, resident_id, name, phone_sealed, phone_last4, channel, \
              merged_from, created_at) SELECT $1, county_id, kind, resident_id, name, phone_sealed, phone_last4, channel, \
@@ -1668,28 +1632,29 @@ impl Store {
                 // it shows nothing to the public without the follow token.
                 let number = format!("{}{:06}", to_local(now).format("%Y%m%d"), id);
                 let machine = Machine::new(id);
-                sqlx::query("UPDATE cases SET number = $1, machine = $2, follow_token_hash = $3 WHERE id = $4")
-                    .bind(&number)
-                    .bind(serde_json::to_string(&machine).expect("the machine serialises"))
-                    .bind(&follow_hash)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(
-                    "INSERT INTO case_reporters (case_id, county_id, kind, resident_id, name, phone_sealed, phone_last4, channel, \
-                     created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                )
+                // The number and the row read back in one statement; the writes after it whose
+                // results no one reads go together at the end.
+                let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE cases SET number = $1, machine = $2, follow_token_hash = $3 WHERE id = $4 RETURNING {ROW_COLUMNS}"
+                )))
+                .bind(&number)
+                .bind(serde_json::to_string(&machine).expect("the machine serialises"))
+                .bind(&follow_hash)
                 .bind(id)
-                .bind(area.county_id)
-                .bind(rep_kind)
-                .bind(rep_resident)
-                .bind(rep_name)
-                .bind(rep_phone.as_deref().map(|p| store.seal(p)))
-                .bind(rep_phone.as_deref().map(|p| p[p.len().saturating_sub(4)..].to_string()))
-                .bind(channel.as_str())
-                .bind(ts(now))
-                .execute(&mut *tx)
+                .fetch_one(&mut *tx)
                 .await?;
+                let mut c = row_from(&row)?;
+                let mut later = Deferred::default();
+                let mut reporter = Sql::new(
+                    "INSERT INTO case_reporters (case_id, county_id, kind, resident_id, name, phone_sealed, phone_last4, \
+                     channel, created_at) VALUES (",
+                );
+                reporter.bind(id).push(", ").bind(area.county_id).push(", ").bind(rep_kind).push(", ");
+                reporter.bind(rep_resident).push(", ").bind(rep_name).push(", ");
+                reporter.bind(rep_phone.as_deref().map(|p| store.seal(p))).push(", ");
+                reporter.bind(rep_phone.as_deref().map(|p| p[p.len().saturating_sub(4)..].to_string())).push(", ");
+                reporter.bind(channel.as_str()).push(", ").bind(ts(now)).push(")");
+                later.push(reporter);
                 let mut photo_ids = Vec::new();
                 for p in &photos {
                     photo_ids.push(store_photo(&mut *tx, id, p, now).await?);
@@ -1698,23 +1663,17 @@ impl Store {
                 if !photo_ids.is_empty() {
                     data["photo_ids"] = serde_json::to_value(&photo_ids).expect("ids serialise");
                 }
-                sqlx::query(
-                    "INSERT INTO case_events (case_id, county_id, area_path, kind, at, account_id, post_id, from_state, to_state, data) \
-                     VALUES ($1, $2, $3, 'intake', $4, $5, $6, NULL, 'received', $7)",
-                )
-                .bind(id)
-                .bind(area.county_id)
-                .bind(&area.path)
-                .bind(ts(now))
-                .bind(caller.account_id)
-                .bind(caller.post_id)
-                .bind(data.to_string())
-                .execute(&mut *tx)
-                .await?;
-                audit::record(&mut *tx, caller, "create", "case", Some(id), &area.path, None, Some(number.clone())).await?;
+                let mut event = Sql::new(
+                    "INSERT INTO case_events (case_id, county_id, area_path, kind, at, account_id, post_id, from_state, \
+                     to_state, data) VALUES (",
+                );
+                event.bind(id).push(", ").bind(area.county_id).push(", ").bind(&area.path).push(", 'intake', ");
+                event.bind(ts(now)).push(", ").bind(caller.account_id).push(", ").bind(caller.post_id);
+                event.push(", NULL, 'received', ").bind(data.to_string()).push(")");
+                later.push(event);
+                later.push(audit::record_sql(caller, "create", "case", Some(id), &area.path, None, Some(number.clone())));
 
                 // Filed at once when our side took it down; the route then decides the owner.
-                let mut c = store.load_row(&mut *tx, id).await?;
                 let files = channel.staffed() && roles(caller, &c).iter().any(|a| MoveKind::Accept.actors().contains(a));
                 if answered.is_some() && !files {
                     return Err(StoreError::Forbidden {
@@ -1724,16 +1683,14 @@ impl Store {
                 if !files {
                     // Waits to be filed; filing sets the next deadline itself.
                     c.due_at = Some(rules.due(rules.rule(&c, Stage::Accept), now));
-                    sqlx::query("UPDATE cases SET due_at = $1 WHERE id = $2")
-                        .bind(c.due_at.map(ts))
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
-                    schedule(&mut *tx, store.engine, &c, now).await?;
+                    let mut due = Sql::new("UPDATE cases SET due_at = ");
+                    due.bind(c.due_at.map(ts)).push(" WHERE id = ").bind(id);
+                    later.push(due);
+                    schedule(&mut *tx, store.engine, &c, now, Some(&mut later)).await?;
                 }
                 if files {
                     let s = Step { mv: Move::Accept, reason: None, data: serde_json::Map::new(), owner: None, climbed: 0 };
-                    store.step(&mut *tx, &rules, &mut c, caller, s, now).await?;
+                    store.step(&mut *tx, &rules, &mut c, caller, s, now, Some(&mut later)).await?;
                     match answered {
                         // Answered on the spot: closed at once (by the system on the taker's word).
                         Some(answer) => {
@@ -1741,11 +1698,14 @@ impl Store {
                                 Step { mv: Move::Close, reason: None, data: serde_json::Map::new(), owner: None, climbed: 0 };
                             s.data.insert("note".into(), answer.into());
                             s.data.insert("answered_at_intake".into(), true.into());
-                            store.step(&mut *tx, &rules, &mut c, &Caller::system(), s, now).await?;
+                            store.step(&mut *tx, &rules, &mut c, &Caller::system(), s, now, Some(&mut later)).await?;
                         }
-                        None => store.follow_on(&mut *tx, &rules, &mut c, MoveKind::Accept, now).await?,
+                        None => {
+                            store.follow_on(&mut *tx, &rules, &mut c, MoveKind::Accept, now, Some(&mut later)).await?
+                        }
                     }
                 }
+                later.flush(&mut *tx, store.engine).await?;
                 let linked = match link {
                     CaseLink::None => None,
                     CaseLink::FollowUp { decision_id, meeting_id, action, area_path } => {
@@ -1982,6 +1942,23 @@ impl Store {
     }
 }
 
+/// The statement that writes a loaded case's row back.
+fn write_row_sql(c: &CaseRow, now: DateTime<Utc>) -> Sql {
+    let mut sql = Sql::new("UPDATE cases SET state = ");
+    sql.bind(c.state().as_str()).push(", owner_post_id = ").bind(c.owner_post_id);
+    sql.push(", owner_area_id = ").bind(c.owner_area_id).push(", owner_path = ").bind(c.owner_path.clone());
+    sql.push(", owner_level = ").bind(c.machine.owner_level.map(|l| l.as_str()));
+    sql.push(", due_at = ").bind(c.due_at.map(ts)).push(", warn_at = ").bind(c.warn_at.map(ts));
+    sql.push(", respond_due = ").bind(c.respond_due.map(ts)).push(", close_due = ").bind(c.close_due.map(ts));
+    sql.push(", escalation_level = ").bind(c.escalation_level).push(", paused_at = ").bind(c.paused_at.map(ts));
+    sql.push(", parent_id = ").bind(c.parent_id).push(", reporters = ").bind(c.reporters);
+    sql.push(", priority = ").bind(c.priority);
+    sql.push(", machine = ").bind(serde_json::to_string(&c.machine).expect("the machine serialises"));
+    sql.push(", closed_at = ").bind(c.closed_at.map(ts)).push(", updated_at = ").bind(ts(now));
+    sql.push(" WHERE id = ").bind(c.id);
+    sql
+}
+
 /// Cancels the case's open deadline jobs and schedules those of its current stage: a warning
 /// (if still ahead) and escalation at the deadline. Paused or ownerless cases have none.
 ///
@@ -1992,34 +1969,28 @@ pub(crate) async fn schedule(
     engine: Engine,
     c: &CaseRow,
     now: DateTime<Utc>,
+    mut later: Option<&mut Deferred>,
 ) -> StoreResult<()> {
     let skip = if engine == Engine::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE case_jobs SET done_at = $1, outcome = 'cancelled' WHERE id IN (SELECT id FROM case_jobs \
-         WHERE case_id = $2 AND done_at IS NULL AND kind IN ('warn', 'escalate', 'remind'){skip})"
-    )))
-    .bind(ts(now))
-    .bind(c.id)
-    .execute(&mut *conn)
-    .await?;
+    let cancel = |kinds: &str| {
+        let mut sql = Sql::new("UPDATE case_jobs SET done_at = ");
+        sql.bind(ts(now)).push(", outcome = 'cancelled' WHERE id IN (SELECT id FROM case_jobs WHERE case_id = ");
+        sql.bind(c.id).push(" AND done_at IS NULL AND kind IN (").push(kinds).push(")").push(skip).push(")");
+        sql
+    };
+    let job = |kind: &str, at: DateTime<Utc>| {
+        let mut sql = Sql::new("INSERT INTO case_jobs (case_id, kind, run_at) VALUES (");
+        sql.bind(c.id).push(", ").bind(kind).push(", ").bind(ts(at)).push(")");
+        sql
+    };
+    write(conn, &mut later, cancel("'warn', 'escalate', 'remind'")).await?;
     if c.state() != CaseState::Verified {
         // Closed or reopened: the rating window no longer runs.
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE case_jobs SET done_at = $1, outcome = 'cancelled' WHERE id IN (SELECT id FROM case_jobs \
-             WHERE case_id = $2 AND done_at IS NULL AND kind = 'close_unrated'{skip})"
-        )))
-        .bind(ts(now))
-        .bind(c.id)
-        .execute(&mut *conn)
-        .await?;
+        write(conn, &mut later, cancel("'close_unrated'")).await?;
     }
     if matches!(c.state(), CaseState::Received | CaseState::Accepted) {
         if let Some(due) = c.due_at.filter(|d| *d > now) {
-            sqlx::query("INSERT INTO case_jobs (case_id, kind, run_at) VALUES ($1, 'remind', $2)")
-                .bind(c.id)
-                .bind(ts(due))
-                .execute(&mut *conn)
-                .await?;
+            write(conn, &mut later, job("remind", due)).await?;
         }
         return Ok(());
     }
@@ -2028,18 +1999,9 @@ pub(crate) async fn schedule(
     }
     let Some(due) = c.due_at else { return Ok(()) };
     if let Some(w) = c.warn_at.filter(|w| *w > now && *w < due) {
-        sqlx::query("INSERT INTO case_jobs (case_id, kind, run_at) VALUES ($1, 'warn', $2)")
-            .bind(c.id)
-            .bind(ts(w))
-            .execute(&mut *conn)
-            .await?;
+        write(conn, &mut later, job("warn", w)).await?;
     }
-    sqlx::query("INSERT INTO case_jobs (case_id, kind, run_at) VALUES ($1, 'escalate', $2)")
-        .bind(c.id)
-        .bind(ts(due))
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    write(conn, &mut later, job("escalate", due)).await
 }
 
 impl Store {
@@ -2079,7 +2041,7 @@ impl Store {
                     owner,
                     climbed,
                 };
-                self.step(conn, &rules, &mut c, &system, s, now).await?;
+                self.step(conn, &rules, &mut c, &system, s, now, None).await?;
                 Ok("escalated")
             }
             "remind" => {
@@ -2105,7 +2067,7 @@ impl Store {
                 let mut s =
                     Step { mv: Move::Close, reason: None, data: serde_json::Map::new(), owner: None, climbed: 0 };
                 s.data.insert("unrated".into(), true.into());
-                self.step(conn, &rules, &mut c, &system, s, now).await?;
+                self.step(conn, &rules, &mut c, &system, s, now, None).await?;
                 Ok("closed")
             }
             _ => Ok("unknown"),

@@ -118,3 +118,74 @@ pub(crate) fn like_contains(s: &str) -> String {
     out.push('%');
     out
 }
+
+/// Writes whose results no one reads, kept until the work that made them is done and then
+/// sent together. On SQLite that is one round trip to the connection's worker thread for all
+/// of them (statements joined by `;`, each placeholder renumbered across the whole text), where
+/// a round trip each costs more than the statement itself; on PostgreSQL, which takes one
+/// statement with parameters at a time, they go one by one.
+#[derive(Debug, Default)]
+pub(crate) struct Deferred {
+    writes: Vec<Sql>,
+}
+
+impl Deferred {
+    pub fn push(&mut self, sql: Sql) {
+        self.writes.push(sql);
+    }
+
+    /// Sends every write kept, in the order they were made.
+    pub async fn flush(&mut self, conn: &mut sqlx::AnyConnection, engine: crate::Engine) -> crate::StoreResult<()> {
+        let writes = std::mem::take(&mut self.writes);
+        if engine == crate::Engine::Postgres || writes.len() == 1 {
+            for w in writes {
+                w.query().execute(&mut *conn).await?;
+            }
+            return Ok(());
+        }
+        let mut all = Sql::default();
+        for w in writes {
+            if !all.text.is_empty() {
+                all.text.push_str(";\n");
+            }
+            shift_placeholders(&mut all.text, &w.text, all.args.len());
+            all.args.extend(w.args);
+        }
+        if !all.text.is_empty() {
+            all.query().execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Appends `text` to `out` with every `$n` placeholder raised by `by`. Our statements hold no
+/// `$` inside their literals, so every `$` followed by digits is a placeholder.
+fn shift_placeholders(out: &mut String, text: &str, by: usize) {
+    let mut rest = text;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..=i]);
+        rest = &rest[i + 1..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0 {
+            let n: usize = rest[..digits].parse().expect("digits parse");
+            let _ = write!(out, "{}", n + by);
+            rest = &rest[digits..];
+        }
+    }
+    out.push_str(rest);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_shift_past_the_statements_before() {
+        let mut out = String::from("INSERT INTO a VALUES ($1, $2);\n");
+        shift_placeholders(&mut out, "UPDATE b SET x = $2, y = $10 WHERE id = $1", 2);
+        assert_eq!(out, "INSERT INTO a VALUES ($1, $2);\nUPDATE b SET x = $4, y = $12 WHERE id = $3");
+        let mut out = String::new();
+        shift_placeholders(&mut out, "SELECT '$' || $1", 5);
+        assert_eq!(out, "SELECT '$' || $6");
+    }
+}
