@@ -118,7 +118,7 @@ async fn rooms(State(s): State<WebState>, v: Viewer, Query(q): Query<RoomsQuery>
             open: q.open,
             pager,
         };
-        Ok(render(StatusCode::OK, p, v.lang))
+        Ok::<_, WebError>(render(StatusCode::OK, p, v.lang))
     }
     .await;
     respond(&v, r)

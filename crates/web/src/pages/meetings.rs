@@ -101,7 +101,7 @@ async fn meetings(State(s): State<WebState>, v: Viewer, Query(q): Query<Meetings
             pager,
             may_schedule: v.can(Permission::WriteRegistry),
         };
-        Ok(render(StatusCode::OK, p, v.lang))
+        Ok::<_, WebError>(render(StatusCode::OK, p, v.lang))
     }
     .await;
     respond(&v, r)
