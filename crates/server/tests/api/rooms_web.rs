@@ -256,6 +256,7 @@ async fn the_pages_walk_a_booking_and_a_meeting_to_a_follow_up(app: TestApp) {
         let (s, body) = grid_chief.post(&check_in, &[("how", "code"), ("code", code.as_str())], true).await;
         assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
     }
+    let was = written(&app).await;
     let (s, body) = grid_chief.post(&check_in, &[("how", "code"), ("code", invite_codes[0].as_str())], true).await;
     assert_eq!(s, StatusCode::CONFLICT, "{body}");
     let b_id = b.id.to_string();
