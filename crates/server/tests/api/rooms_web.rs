@@ -200,6 +200,9 @@ async fn the_pages_walk_a_booking_and_a_meeting_to_a_follow_up(app: TestApp) {
             ("topic_ids", topic_s.clone()),
         ]
     };
+    let (s, body) = grid_chief.get(&format!("/meetings/new?room_id={room}&topic_id={topic}")).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert!(body.contains("id=\"schedule-form\"") && body.contains(&format!("value=\"{topic}\" checked")), "{body}");
     // Bad input: a quorum that is no number, a missing title, a clash with the booking.
     let (s, body) = post_pairs(&grid_chief, "/meetings", meeting_form("三月居民议事会", "two")).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
@@ -238,12 +241,14 @@ async fn the_pages_walk_a_booking_and_a_meeting_to_a_follow_up(app: TestApp) {
     let (s, body) = grid_chief.post(&format!("{mpage}/invitations"), &[("household_code", "NO-SUCH")], true).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(body.contains("id=\"household_code-error\""), "{body}");
-    let (s, body) = grid_chief.post(&format!("{mpage}/invitations"), &[("household_code", a_code.as_str())], true).await;
+    let (s, body) =
+        grid_chief.post(&format!("{mpage}/invitations"), &[("household_code", a_code.as_str())], true).await;
     assert_eq!(s, StatusCode::OK, "{body}");
     let invite_codes = codes(&body);
     assert!(invite_codes.len() >= 2, "the household's members: {body}");
     let was = written(&app).await;
-    let (s, body) = grid_chief.post(&format!("{mpage}/invitations"), &[("household_code", a_code.as_str())], true).await;
+    let (s, body) =
+        grid_chief.post(&format!("{mpage}/invitations"), &[("household_code", a_code.as_str())], true).await;
     assert_eq!(s, StatusCode::CONFLICT, "{body}");
     assert_eq!(written(&app).await, was);
 
@@ -260,8 +265,9 @@ async fn the_pages_walk_a_booking_and_a_meeting_to_a_follow_up(app: TestApp) {
     let (s, body) = grid_chief.post(&check_in, &[("how", "code"), ("code", invite_codes[0].as_str())], true).await;
     assert_eq!(s, StatusCode::CONFLICT, "{body}");
     let b_id = b.id.to_string();
-    let (s, body) =
-        grid_chief.post(&check_in, &[("how", "staff"), ("other_resident_id", b_id.as_str()), ("consent", "")], true).await;
+    let (s, body) = grid_chief
+        .post(&check_in, &[("how", "staff"), ("other_resident_id", b_id.as_str()), ("consent", "")], true)
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(body.contains("id=\"consent-error\""), "{body}");
     let outsider_s = outsider.id.to_string();
@@ -271,7 +277,11 @@ async fn the_pages_walk_a_booking_and_a_meeting_to_a_follow_up(app: TestApp) {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "another grid's resident: {body}");
     assert_eq!(written(&app).await, was);
     let (s, body) = grid_chief
-        .post(&check_in, &[("how", "staff"), ("other_resident_id", b_id.as_str()), ("consent", "本人当面同意代为签到")], true)
+        .post(
+            &check_in,
+            &[("how", "staff"), ("other_resident_id", b_id.as_str()), ("consent", "本人当面同意代为签到")],
+            true,
+        )
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
     let (_, body) = grid_chief.get(&mpage).await;
@@ -350,13 +360,18 @@ async fn the_pages_walk_a_booking_and_a_meeting_to_a_follow_up(app: TestApp) {
     // The follow-up is a case, in one form; its progress shows here and on the public page.
     let fu = format!("/decisions/{decision}/follow-ups");
     let was = written(&app).await;
-    let (s, body) =
-        grid_chief.post(&fu, &[("action", " "), ("category", "road_occupation"), ("household_code", a_code.as_str())], true).await;
+    let (s, body) = grid_chief
+        .post(&fu, &[("action", " "), ("category", "road_occupation"), ("household_code", a_code.as_str())], true)
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(body.contains(&format!("id=\"action-error-{decision}\"")), "{body}");
     assert_eq!(written(&app).await, was);
     let (s, body) = grid_chief
-        .post(&fu, &[("action", "清理3号楼楼道堆物"), ("category", "road_occupation"), ("household_code", a_code.as_str())], true)
+        .post(
+            &fu,
+            &[("action", "清理3号楼楼道堆物"), ("category", "road_occupation"), ("household_code", a_code.as_str())],
+            true,
+        )
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
     let case: (i64, String) = sqlx::query_as(
@@ -376,7 +391,15 @@ async fn the_pages_walk_a_booking_and_a_meeting_to_a_follow_up(app: TestApp) {
 
     // Another grid's chief: every page and form refused, nothing written.
     let was = written(&app).await;
-    for p in [page.clone(), mpage.clone(), format!("/meetings/new?room_id={room}"), format!("/meetings?room={room}")] {
+    let gets = [
+        page.clone(),
+        mpage.clone(),
+        format!("/meetings/new?room_id={room}"),
+        format!("/meetings/new?topic_id={topic}"),
+        format!("/meetings?room={room}"),
+        format!("/topics/{topic}"),
+    ];
+    for p in gets {
         let (s, _) = stranger.get(&p).await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{p}");
     }

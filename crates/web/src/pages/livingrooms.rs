@@ -11,7 +11,9 @@ use axum::{Form, Router};
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 use serde::Deserialize;
 use wangge_core::{Caller, Permission};
-use wangge_store::{Area, AreaFilter, Booking, LivingRoom, Page, RoomFilter, StoreError, Topic, TopicFilter, TopicState};
+use wangge_store::{
+    Area, AreaFilter, Booking, LivingRoom, Page, RoomFilter, StoreError, Topic, TopicFilter, TopicState,
+};
 
 use super::Pager;
 use super::meetings::MeetingForm;

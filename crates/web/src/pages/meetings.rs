@@ -428,7 +428,13 @@ async fn decision_scoped(s: &WebState, v: &Viewer, id: i64) -> Result<Decision, 
     }
 }
 
-async fn meeting_page(s: &WebState, v: &Viewer, id: i64, out: Outcome, status: StatusCode) -> Result<Response, WebError> {
+async fn meeting_page(
+    s: &WebState,
+    v: &Viewer,
+    id: i64,
+    out: Outcome,
+    status: StatusCode,
+) -> Result<Response, WebError> {
     let m = meeting_scoped(s, v, id).await?;
     let room = s.store.living_room(&Caller::system(), m.room_id).await?;
     let mut topics = vec![];
