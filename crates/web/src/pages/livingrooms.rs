@@ -223,7 +223,7 @@ async fn room_page(
     };
     let today = wangge_store::clock::to_local(s.store.now()).date();
     let start = monday_of(NaiveDate::parse_from_str(week.trim(), "%Y-%m-%d").unwrap_or(today));
-    let from = format!("{}T00:00", start);
+    let from = format!("{start}T00:00");
     let to = format!("{}T00:00", start + TimeDelta::days(7));
     let bookings = s.store.room_calendar(&v.caller, id, Some(&from), Some(&to)).await?;
     let days = (0..7)

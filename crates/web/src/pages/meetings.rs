@@ -382,7 +382,7 @@ impl MeetingPage {
 
     /// The errors of one form, and none of the others.
     fn err(&self, form: &str, field: &str) -> Option<String> {
-        (self.out.failed == form).then(|| self.out.errors.get(field).map(str::to_string)).flatten()
+        if self.out.failed == form { self.out.errors.get(field).map(str::to_string) } else { None }
     }
 
     fn err_at(&self, d: &Decision, field: &str) -> Option<String> {
