@@ -189,6 +189,8 @@ fn booking_from_row(r: &AnyRow) -> Result<Booking, sqlx::Error> {
 pub struct RoomFilter {
     pub within: Option<i64>,
     pub open: Option<bool>,
+    /// Part of the room's name.
+    pub q: Option<String>,
 }
 
 impl Store {
@@ -263,6 +265,9 @@ impl Store {
         filter.in_range("area_path", &range);
         if let Some(o) = f.open {
             filter.push(" AND is_open = ").bind(i64::from(o));
+        }
+        if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+            filter.push(" AND name LIKE ").bind(crate::sql::like_contains(q)).push(" ESCAPE '\\'");
         }
         let sort = Sort::parse(None, &["name"])?;
         self.fetch_page(&filter, &format!("SELECT {ROOM_COLUMNS}"), &sort, page, room_from_row).await

@@ -61,6 +61,8 @@ pub fn router(state: WebState) -> Router {
         .merge(pages::data::routes())
         .merge(pages::imports::routes())
         .merge(pages::rooms::routes())
+        .merge(pages::livingrooms::routes())
+        .merge(pages::meetings::routes())
         .merge(pages::topics::routes())
         .merge(pages::notices::routes())
         .merge(pages::services::routes())

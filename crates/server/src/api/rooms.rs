@@ -125,7 +125,7 @@ async fn list_rooms(
     ApiQuery(q): ApiQuery<RoomQuery>,
     ApiQuery(p): ApiQuery<Paging>,
 ) -> ApiResult<Json<Paged<LivingRoom>>> {
-    let f = RoomFilter { within: q.area_id, open: q.open };
+    let f = RoomFilter { within: q.area_id, open: q.open, ..Default::default() };
     Ok(Json(s.store.list_living_rooms(&caller, &f, p.page()?).await?))
 }
 

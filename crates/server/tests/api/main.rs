@@ -17,6 +17,7 @@ mod plates;
 mod protected;
 mod registry;
 mod rooms;
+mod rooms_web;
 mod schema;
 mod scope;
 mod services;

@@ -6,6 +6,8 @@ pub mod dashboard;
 pub mod data;
 pub mod home;
 pub mod imports;
+pub mod livingrooms;
+pub mod meetings;
 pub mod notices;
 pub mod registry;
 pub mod rooms;

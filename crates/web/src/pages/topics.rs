@@ -157,6 +157,12 @@ struct TopicPage {
     resident: bool,
     supported: bool,
     notice: Option<String>,
+    /// Staff schedule a topic that reached its threshold from here.
+    may_schedule: bool,
+    mf: super::meetings::MeetingForm,
+    mf_rooms: Vec<wangge_store::LivingRoom>,
+    mf_topics: Vec<Topic>,
+    mf_errors: FieldErrors,
 }
 
 impl TopicPage {
@@ -185,8 +191,24 @@ async fn topic_page(
             Err(e) => return Err(forbidden_if_exists(s, id, e).await),
         }
     };
+    let may_schedule = staff && v.can(Permission::WriteRegistry) && t.state == TopicState::Supported;
+    let (mf_rooms, mf_topics) =
+        if may_schedule { super::meetings::schedule_choices(s, v, Some(&t)).await? } else { (vec![], vec![]) };
+    let mf = super::meetings::MeetingForm { topic_ids: vec![t.id], ..Default::default() };
     let c = v.chrome(t.title.clone(), "topics");
-    Ok(render(status, TopicPage { c, t, resident: !staff, supported, notice }, v.lang))
+    let p = TopicPage {
+        c,
+        t,
+        resident: !staff,
+        supported,
+        notice,
+        may_schedule,
+        mf,
+        mf_rooms,
+        mf_topics,
+        mf_errors: FieldErrors::default(),
+    };
+    Ok(render(status, p, v.lang))
 }
 
 /// A topic of another area is "not allowed", not "not found", when it exists.
