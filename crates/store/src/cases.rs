@@ -628,6 +628,8 @@ impl Rules {
 pub(crate) enum CaseLink {
     None,
     FollowUp { decision_id: i64, meeting_id: i64, action: String, area_path: String },
+    /// The visit that found the problem; its row is written with the case.
+    Visit(Box<crate::visits::VisitRow>),
 }
 
 /// An open primary post found for routing or escalation.
@@ -1471,7 +1473,7 @@ impl Store {
     }
 
     /// Creates a case and, in the same transaction, the record it is filed for (a decision's
-    /// follow-up): a failure leaves neither. Returns the linked record's id.
+    /// follow-up, a visit): a failure leaves neither. Returns the linked record's id.
     pub(crate) async fn create_case_linked(
         &self,
         caller: &Caller,
@@ -1764,6 +1766,7 @@ impl Store {
                             .await?;
                         Some(f)
                     }
+                    CaseLink::Visit(v) => Some(v.insert(&mut *tx, caller, Some(id)).await?),
                 };
                 Ok((id, linked))
             })

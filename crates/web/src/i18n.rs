@@ -26,6 +26,7 @@ const FILES: &[(&str, &str, &str)] = &[
     ("data", include_str!("../locales/zh-CN/data.ftl"), include_str!("../locales/en/data.ftl")),
     ("rooms", include_str!("../locales/zh-CN/rooms.ftl"), include_str!("../locales/en/rooms.ftl")),
     ("services", include_str!("../locales/zh-CN/services.ftl"), include_str!("../locales/en/services.ftl")),
+    ("mediation", include_str!("../locales/zh-CN/mediation.ftl"), include_str!("../locales/en/mediation.ftl")),
 ];
 
 type Bundle = FluentBundle<FluentResource>;
