@@ -627,7 +627,12 @@ impl Rules {
 /// The record a case is filed for, written in the case's own transaction.
 pub(crate) enum CaseLink {
     None,
-    FollowUp { decision_id: i64, meeting_id: i64, action: String, area_path: String },
+    FollowUp {
+        decision_id: i64,
+        meeting_id: i64,
+        action: String,
+        area_path: String,
+    },
     /// The visit that found the problem; its row is written with the case.
     Visit(Box<crate::visits::VisitRow>),
 }

@@ -93,7 +93,9 @@ pub use import_jobs::{ClaimedImport, HEARTBEAT, ImportJob, MAX_ATTEMPTS, NewImpo
 pub use ledger::{
     EntryFilter, Holder, LedgerEntry, NewAward, NewPointsRule, PointsAccount, PointsRule, PostingView, RuleState,
 };
-pub use mediation::{CaseMediation, Mediation, MediationFilter, MediationPerson, MediationSession, NewMediation, NewPerson, Outcome};
+pub use mediation::{
+    CaseMediation, Mediation, MediationFilter, MediationPerson, MediationSession, NewMediation, NewPerson, Outcome,
+};
 pub use migrate::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE, Migration};
 pub use notices::{NewNotice, Notice, NoticeFilter, NoticeKind, NoticeState};
 pub use open311::{

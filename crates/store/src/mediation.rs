@@ -185,9 +185,10 @@ impl Store {
     /// The case a mediation may be started for, with what the mediation copies from it: a
     /// dispute not yet closed, owned within the caller's chain, and a caller who writes.
     async fn mediable_case(&self, caller: &Caller, case_id: i64) -> StoreResult<(crate::CaseView, AnyRow)> {
-        let case = self.case(caller, case_id).await.map_err(|_| {
-            StoreError::missing_ref("case_id", "unknown_case", format!("there is no case {case_id}"))
-        })?;
+        let case = self
+            .case(caller, case_id)
+            .await
+            .map_err(|_| StoreError::missing_ref("case_id", "unknown_case", format!("there is no case {case_id}")))?;
         let r = sqlx::query("SELECT county_id, area_path, owner_path, owner_post_id FROM cases WHERE id = $1")
             .bind(case.id)
             .fetch_one(&self.pool)
@@ -373,7 +374,9 @@ impl Store {
         }
         if let Some(q) = f.search.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
             let like = crate::sql::like_contains(q);
-            filter.push(" AND (EXISTS (SELECT 1 FROM cases c WHERE c.id = m.case_id AND c.number LIKE ").bind(like.clone());
+            filter
+                .push(" AND (EXISTS (SELECT 1 FROM cases c WHERE c.id = m.case_id AND c.number LIKE ")
+                .bind(like.clone());
             filter.push(" ESCAPE '\\') OR EXISTS (SELECT 1 FROM mediation_parties p WHERE p.mediation_id = m.id AND p.name LIKE ");
             filter.bind(like).push(" ESCAPE '\\'))");
         }

@@ -4,15 +4,15 @@
 
 use chrono::{NaiveDate, TimeDelta};
 use serde::Serialize;
-use sqlx::Row;
 use sqlx::AnyConnection;
+use sqlx::Row;
 use sqlx::any::AnyRow;
 use wangge_core::{Caller, Permission};
 
+use crate::cases::CaseLink;
 use crate::clock::ts;
 use crate::rooms::{local_date, opt_text, text};
 use crate::sql::Sql;
-use crate::cases::CaseLink;
 use crate::{Channel, NewCase, NewLocation, NewReporter, Page, Paged, Sort, Store, StoreError, StoreResult, audit};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -41,13 +41,12 @@ async fn count(app: &TestApp, table: &str) -> i64 {
 /// What a refused form must leave untouched.
 async fn written(app: &TestApp) -> Vec<i64> {
     let mut v = Vec::new();
-    for t in ["mediations", "mediation_parties", "mediation_sessions", "visits", "evaluations", "evaluation_snapshots"] {
+    for t in ["mediations", "mediation_parties", "mediation_sessions", "visits", "evaluations", "evaluation_snapshots"]
+    {
         v.push(count(app, t).await);
     }
-    let states: Vec<String> = sqlx::query_scalar("SELECT state FROM mediations ORDER BY id")
-        .fetch_all(app.store.pool())
-        .await
-        .unwrap();
+    let states: Vec<String> =
+        sqlx::query_scalar("SELECT state FROM mediations ORDER BY id").fetch_all(app.store.pool()).await.unwrap();
     v.push(states.iter().filter(|s| *s != "open").count() as i64);
     v
 }
@@ -66,9 +65,7 @@ struct World {
 
 async fn world(app: TestApp) -> World {
     let app = app.with_demo().await;
-    let clock = FakeClock::at_local(
-        NaiveDate::from_ymd_opt(2026, 3, 2).unwrap().and_hms_opt(9, 0, 0).unwrap(),
-    );
+    let clock = FakeClock::at_local(NaiveDate::from_ymd_opt(2026, 3, 2).unwrap().and_hms_opt(9, 0, 0).unwrap());
     app.store.set_clock(clock.clone());
     let community = app.area_id("圣泉社区").await;
     let units = app.staffed_units(community).await;
@@ -119,7 +116,8 @@ async fn resident_of(app: &TestApp, grid: i64) -> (i64, i64, String) {
 async fn dispute(w: &World) -> i64 {
     let county = w.app.area_id("仙游县").await;
     let system = Caller::system();
-    let new = NewAccount { login: "agent.mediation".into(), display_name: "县热线坐席".into(), ..NewAccount::default() };
+    let new =
+        NewAccount { login: "agent.mediation".into(), display_name: "县热线坐席".into(), ..NewAccount::default() };
     let (acct, _) = w.app.store.create_account(&system, new).await.unwrap();
     let post = NewPost {
         account_id: acct.id,
@@ -161,12 +159,8 @@ async fn a_mediation_walks_through_its_pages(app: TestApp) {
     assert_eq!(s, StatusCode::OK, "{body}");
     assert!(body.contains("id=\"start-form\""), "{body}");
 
-    let good = [
-        ("parties", "张先生\n楼上住户李某"),
-        ("mediators", "郑老伯，乡贤"),
-        ("me", "yes"),
-        ("follow_up_days", "30"),
-    ];
+    let good =
+        [("parties", "张先生\n楼上住户李某"), ("mediators", "郑老伯，乡贤"), ("me", "yes"), ("follow_up_days", "30")];
     // Outside the owner chain: 404 on the form and its post, and nothing written.
     let before = written(&w.app).await;
     for (who, web) in w.strangers.iter().map(|(n, x)| (*n, x)).chain([("the grid's chief", &w.grid_chief)]) {
@@ -176,13 +170,16 @@ async fn a_mediation_walks_through_its_pages(app: TestApp) {
         assert_eq!(s, StatusCode::NOT_FOUND, "{who}");
     }
     // Bad input: 422 with the field's error.
-    let (s, body) = w.chief.post(&start, &[("parties", ""), ("mediators", "郑老伯"), ("follow_up_days", "30")], true).await;
+    let (s, body) =
+        w.chief.post(&start, &[("parties", ""), ("mediators", "郑老伯"), ("follow_up_days", "30")], true).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(body.contains("id=\"parties-error\"") && body.contains("当事人为1至20人"), "{body}");
-    let (s, body) = w.chief.post(&start, &[("parties", "张先生"), ("me", "yes"), ("follow_up_days", "三十")], true).await;
+    let (s, body) =
+        w.chief.post(&start, &[("parties", "张先生"), ("me", "yes"), ("follow_up_days", "三十")], true).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(body.contains("id=\"follow_up_days-error\""), "{body}");
-    let (s, body) = w.chief.post(&start, &[("parties", "张先生"), ("me", "yes"), ("follow_up_days", "999")], true).await;
+    let (s, body) =
+        w.chief.post(&start, &[("parties", "张先生"), ("me", "yes"), ("follow_up_days", "999")], true).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(body.contains("id=\"follow_up_days-error\""), "{body}");
     let (s, _) = w.chief.post(&start, &good, false).await;
@@ -360,9 +357,9 @@ async fn residents_rate_and_staff_publish_on_the_pages(app: TestApp) {
     let (s, _) = me.post("/evaluate", &[("post_id", &other), ("period", "2026-Q1"), ("score", "4")], true).await;
     assert_eq!(s, StatusCode::NOT_FOUND, "only the people in charge of where the resident lives");
     assert_eq!(written(&w.app).await, before);
-    let (s, body) =
-        me.post("/evaluate", &[("post_id", &gc), ("period", "2026-Q1"), ("score", "4"), ("comment", "办事认真")], true)
-            .await;
+    let (s, body) = me
+        .post("/evaluate", &[("post_id", &gc), ("period", "2026-Q1"), ("score", "4"), ("comment", "办事认真")], true)
+        .await;
     assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
     let (_, body) = me.get("/evaluate").await;
     assert!(body.contains(&format!("id=\"rated-{gc}\"")), "{body}");

@@ -189,7 +189,10 @@ async fn list_page(
         page.page_size,
         list.total,
     );
-    let kinds = KINDS.iter().map(|k| (k.as_str().to_string(), v.t(&format!("post-kind-{}", k.as_str().replace('_', "-"))))).collect();
+    let kinds = KINDS
+        .iter()
+        .map(|k| (k.as_str().to_string(), v.t(&format!("post-kind-{}", k.as_str().replace('_', "-")))))
+        .collect();
     let c = v.chrome(v.t("evaluations-title"), "evaluations");
     let p = ListPage { c, rows, period, kind: kind.as_str().to_string(), kinds, pager, errors, refusal };
     Ok(render(status, p, v.lang))
@@ -283,7 +286,13 @@ async fn rate_page(
         p => p.to_string(),
     };
     let (_, posts) = s.store.resident_evaluation_posts(&v.caller, &period).await?;
-    let posts = posts.into_iter().map(|p| (post_label(v.lang, &p.post), p)).map(|(l, p)| (p, l)).collect();
+    let posts = posts
+        .into_iter()
+        .map(|p| {
+            let label = post_label(v.lang, &p.post);
+            (p, label)
+        })
+        .collect();
     let c = v.chrome(v.t("evaluate-title"), "evaluate");
     let scores = (1..=5).map(|n| (n, v.t(&format!("evaluate-score-{n}")))).collect();
     Ok(render(status, RatePage { c, period, posts, scores, refusal }, v.lang))
@@ -335,7 +344,8 @@ async fn evaluate(State(s): State<WebState>, v: Viewer, Form(f): Form<RateForm>)
                 Ok(Redirect::to(&to).into_response())
             }
             Err(StoreError::Conflict { code, .. }) => {
-                let key = if code == "period_published" { "evaluation-period-published" } else { "evaluation-already-rated" };
+                let key =
+                    if code == "period_published" { "evaluation-period-published" } else { "evaluation-already-rated" };
                 let why = Some(v.t(key));
                 rate_page(&s, &v, &f.period, why, StatusCode::CONFLICT).await
             }

@@ -105,11 +105,13 @@ async fn mediations(State(s): State<WebState>, v: Viewer, Query(q): Query<ListQu
             search: Some(q.q.trim().to_string()).filter(|s| !s.is_empty()),
         };
         let list = s.store.list_mediations(&v.caller, &f, page).await?;
-        let query = [("state", q.state.clone()), ("q", q.q.clone()), ("due", if due { "1".into() } else { String::new() })];
+        let query =
+            [("state", q.state.clone()), ("q", q.q.clone()), ("due", if due { "1".into() } else { String::new() })];
         let pager = Pager::new("/mediations", &query, page.page, page.page_size, list.total);
         let c = v.chrome(v.t("mediations-title"), "mediations");
         let states = STATES.iter().map(|k| (k.to_string(), state_name(&c, k))).collect();
-        let p = ListPage { c, w: RoomWords::new(v.lang), items: list.items, states, state: q.state, q: q.q, due, pager };
+        let p =
+            ListPage { c, w: RoomWords::new(v.lang), items: list.items, states, state: q.state, q: q.q, due, pager };
         Ok(render(StatusCode::OK, p, v.lang))
     }
     .await;
@@ -216,7 +218,12 @@ async fn refused(s: &WebState, v: &Viewer, id: i64, forms: Forms, e: StoreError)
     }
 }
 
-async fn add_session(State(s): State<WebState>, v: Viewer, Path(id): Path<i64>, Form(f): Form<SessionForm>) -> Response {
+async fn add_session(
+    State(s): State<WebState>,
+    v: Viewer,
+    Path(id): Path<i64>,
+    Form(f): Form<SessionForm>,
+) -> Response {
     let r = async {
         v.check_csrf(&f.csrf)?;
         match s.store.add_mediation_session(&v.caller, id, &f.held_at, &f.note).await {
