@@ -627,7 +627,14 @@ impl Rules {
 /// The record a case is filed for, written in the case's own transaction.
 pub(crate) enum CaseLink {
     None,
-    FollowUp { decision_id: i64, meeting_id: i64, action: String, area_path: String },
+    FollowUp {
+        decision_id: i64,
+        meeting_id: i64,
+        action: String,
+        area_path: String,
+    },
+    /// The visit that found the problem; its row is written with the case.
+    Visit(Box<crate::visits::VisitRow>),
 }
 
 /// An open primary post found for routing or escalation.
@@ -1435,7 +1442,7 @@ impl Store {
     }
 
     /// Creates a case and, in the same transaction, the record it is filed for (a decision's
-    /// follow-up): a failure leaves neither. Returns the linked record's id.
+    /// follow-up, a visit): a failure leaves neither. Returns the linked record's id.
     pub(crate) async fn create_case_linked(
         &self,
         caller: &Caller,
@@ -1724,6 +1731,7 @@ impl Store {
                             .await?;
                         Some(f)
                     }
+                    CaseLink::Visit(v) => Some(v.insert(&mut *tx, caller, Some(id)).await?),
                 };
                 Ok((id, linked))
             })

@@ -224,3 +224,126 @@ impl Store {
         .await
     }
 }
+
+/// The posts residents rate: those in charge of the areas they live in.
+const RATED_KINDS: &str =
+    "('village_commander', 'station_chief', 'grid_chief', 'grid_member', 'unit_chief', 'party_secretary')";
+
+/// A post a resident may rate for a period, and where that stands.
+#[derive(Debug, Clone)]
+pub struct RateablePost {
+    pub post: crate::Post,
+    /// The resident has rated it for the period.
+    pub rated: bool,
+    /// The period's results are published: it takes no more ratings.
+    pub published: bool,
+}
+
+/// The current quarter (`YYYY-Qn`), in county time: the period residents rate by default.
+pub fn quarter_of(now: chrono::DateTime<chrono::Utc>) -> String {
+    use chrono::Datelike;
+    let d = crate::clock::to_local(now).date();
+    format!("{}-Q{}", d.year(), d.month0() / 3 + 1)
+}
+
+/// The first and last local dates of a period, for the case rates of the same span.
+pub fn period_dates(period: &str) -> StoreResult<(String, String)> {
+    use chrono::NaiveDate;
+    let p = check_period(period)?;
+    let year: i32 = p[..4].parse().unwrap_or_default();
+    let (from_month, months) = match p.len() {
+        4 => (1, 12),
+        _ if p.as_bytes()[5] == b'Q' => ((u32::from(p.as_bytes()[6] - b'0') - 1) * 3 + 1, 3),
+        _ => (p[5..].parse::<u32>().unwrap_or(1), 1),
+    };
+    let bad = || StoreError::invalid("period", "bad_period", "a period is YYYY, YYYY-Qn or YYYY-MM");
+    let from = NaiveDate::from_ymd_opt(year, from_month, 1).ok_or_else(bad)?;
+    let next = from.checked_add_months(chrono::Months::new(months)).ok_or_else(bad)?;
+    let to = next.pred_opt().ok_or_else(bad)?;
+    Ok((from.format("%Y-%m-%d").to_string(), to.format("%Y-%m-%d").to_string()))
+}
+
+impl Store {
+    /// How many ratings a post of the caller's subtree has for a period (published or not).
+    pub async fn evaluation_ratings(&self, caller: &Caller, post_id: i64, period: &str) -> StoreResult<i64> {
+        let (path, _) = self.post_path(post_id).await?;
+        crate::rooms::require_read(caller, &path, "post", post_id)?;
+        let period = check_period(period)?;
+        Ok(sqlx::query_scalar("SELECT count(*) FROM evaluations WHERE post_id = $1 AND period = $2")
+            .bind(post_id)
+            .bind(&period)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// The published snapshot of a post for a period, if any, for a caller who sees the post.
+    pub async fn evaluation_snapshot(
+        &self,
+        caller: &Caller,
+        post_id: i64,
+        period: &str,
+    ) -> StoreResult<Option<EvaluationSnapshot>> {
+        let (path, _) = self.post_path(post_id).await?;
+        crate::rooms::require_read(caller, &path, "post", post_id)?;
+        let period = check_period(period)?;
+        let r = sqlx::query(
+            "SELECT id, post_id, period, ratings, score_sum, published_at FROM evaluation_snapshots \
+             WHERE post_id = $1 AND period = $2",
+        )
+        .bind(post_id)
+        .bind(&period)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(r.map(|r| snapshot_from_row(&r)).transpose()?)
+    }
+
+    /// The posts in charge of the areas the caller's own resident lives in, for a period: what
+    /// the resident's page offers to rate.
+    pub async fn resident_evaluation_posts(
+        &self,
+        caller: &Caller,
+        period: &str,
+    ) -> StoreResult<(i64, Vec<RateablePost>)> {
+        let forbidden = || StoreError::Forbidden { message: "this account belongs to no resident".into() };
+        let resident = self.own_resident(caller).await?.ok_or_else(forbidden)?;
+        let path: String = sqlx::query_scalar("SELECT area_path FROM residents WHERE id = $1")
+            .bind(resident)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(forbidden)?;
+        let period = check_period(period)?;
+        let mut sql = Sql::new(&format!(
+            "SELECT {}{} WHERE p.ended_on IS NULL AND p.kind IN {RATED_KINDS} AND p.area_path IN (",
+            crate::posts::POST_COLUMNS,
+            crate::posts::POST_FROM
+        ));
+        for (i, p) in crate::notices::ancestor_paths(&path).iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind(p.as_str());
+        }
+        // The nearest first: the unit chief before the station chief.
+        sql.push(") ORDER BY length(p.area_path) DESC, p.id");
+        let mut out = Vec::new();
+        for r in sql.query().fetch_all(&self.pool).await? {
+            let post = crate::posts::post_from_row(&r)?;
+            let rated: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM evaluations WHERE post_id = $1 AND period = $2 AND resident_id = $3",
+            )
+            .bind(post.id)
+            .bind(&period)
+            .bind(resident)
+            .fetch_one(&self.pool)
+            .await?;
+            let published: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM evaluation_snapshots WHERE post_id = $1 AND period = $2")
+                    .bind(post.id)
+                    .bind(&period)
+                    .fetch_one(&self.pool)
+                    .await?;
+            out.push(RateablePost { post, rated: rated > 0, published: published > 0 });
+        }
+        Ok((resident, out))
+    }
+}

@@ -84,7 +84,7 @@ pub use demo_rooms::RoomReport;
 pub use demo_services::ServicesReport;
 pub use demo_stars::StarsReport;
 pub use error::{StoreError, StoreResult};
-pub use evaluations::{EvaluationSnapshot, NewEvaluation};
+pub use evaluations::{EvaluationSnapshot, NewEvaluation, RateablePost, period_dates, quarter_of};
 pub use export::Exporter;
 pub use import::{
     ImportOptions, ImportReport, ImportSheet, KindCounts, MAX_LISTED_CHANGES, RowChange, RowError, parse_day,
@@ -93,7 +93,9 @@ pub use import_jobs::{ClaimedImport, HEARTBEAT, ImportJob, MAX_ATTEMPTS, NewImpo
 pub use ledger::{
     EntryFilter, Holder, LedgerEntry, NewAward, NewPointsRule, PointsAccount, PointsRule, PostingView, RuleState,
 };
-pub use mediation::{Mediation, MediationFilter, MediationPerson, MediationSession, NewMediation, NewPerson, Outcome};
+pub use mediation::{
+    CaseMediation, Mediation, MediationFilter, MediationPerson, MediationSession, NewMediation, NewPerson, Outcome,
+};
 pub use migrate::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE, Migration};
 pub use notices::{NewNotice, Notice, NoticeFilter, NoticeKind, NoticeState};
 pub use open311::{

@@ -77,8 +77,19 @@ pub enum Outcome {
     Referred { to: String },
 }
 
+/// What a case's page shows of its mediation.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CaseMediation {
+    /// The case's mediation, when there is one and the caller is in its owner chain.
+    pub mediation_id: Option<i64>,
+    /// Whether the caller may take the case to mediation now.
+    pub may_start: bool,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct MediationFilter {
+    /// Part of the case number or of a party's or mediator's name.
+    pub search: Option<String>,
     /// Only disputes located in this area's subtree.
     pub within: Option<i64>,
     pub state: Option<String>,
@@ -171,11 +182,13 @@ impl Store {
         Ok((name, NewPerson { title, ..p.clone() }))
     }
 
-    /// Takes a dispute case to mediation; only its owner chain may.
-    pub async fn start_mediation(&self, caller: &Caller, new: NewMediation) -> StoreResult<Mediation> {
-        let case = self.case(caller, new.case_id).await.map_err(|_| {
-            StoreError::missing_ref("case_id", "unknown_case", format!("there is no case {}", new.case_id))
-        })?;
+    /// The case a mediation may be started for, with what the mediation copies from it: a
+    /// dispute not yet closed, owned within the caller's chain, and a caller who writes.
+    async fn mediable_case(&self, caller: &Caller, case_id: i64) -> StoreResult<(crate::CaseView, AnyRow)> {
+        let case = self
+            .case(caller, case_id)
+            .await
+            .map_err(|_| StoreError::missing_ref("case_id", "unknown_case", format!("there is no case {case_id}")))?;
         let r = sqlx::query("SELECT county_id, area_path, owner_path, owner_post_id FROM cases WHERE id = $1")
             .bind(case.id)
             .fetch_one(&self.pool)
@@ -202,6 +215,32 @@ impl Store {
         if case.state == wangge_core::CaseState::Closed || case.state == wangge_core::CaseState::Void {
             return Err(StoreError::conflict(Some("case_id"), "case_closed", "the case is already closed"));
         }
+        Ok((case, r))
+    }
+
+    /// A case's mediation as its page shows it: the mediation the caller may see, or whether
+    /// the caller may take the case to mediation now.
+    pub async fn case_mediation(&self, caller: &Caller, case_id: i64) -> StoreResult<CaseMediation> {
+        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM mediations WHERE case_id = $1")
+            .bind(case_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        if let Some(id) = id {
+            let seen = self.mediation_row(caller, id).await.is_ok();
+            return Ok(CaseMediation { mediation_id: seen.then_some(id), may_start: false });
+        }
+        let may_start = match self.mediable_case(caller, case_id).await {
+            Ok(_) => true,
+            Err(e @ StoreError::Db(_)) => return Err(e),
+            Err(_) => false,
+        };
+        Ok(CaseMediation { mediation_id: None, may_start })
+    }
+
+    /// Takes a dispute case to mediation; only its owner chain may.
+    pub async fn start_mediation(&self, caller: &Caller, new: NewMediation) -> StoreResult<Mediation> {
+        let (case, r) = self.mediable_case(caller, new.case_id).await?;
+        let owner_path: String = r.try_get("owner_path")?;
         if !(1..=365).contains(&new.follow_up_days) {
             return Err(StoreError::invalid("follow_up_days", "out_of_range", "the follow-up is 1 to 365 days after"));
         }
@@ -332,6 +371,14 @@ impl Store {
                 ));
             }
             filter.push(" AND m.state = ").bind(s);
+        }
+        if let Some(q) = f.search.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+            let like = crate::sql::like_contains(q);
+            filter
+                .push(" AND (EXISTS (SELECT 1 FROM cases c WHERE c.id = m.case_id AND c.number LIKE ")
+                .bind(like.clone());
+            filter.push(" ESCAPE '\\') OR EXISTS (SELECT 1 FROM mediation_parties p WHERE p.mediation_id = m.id AND p.name LIKE ");
+            filter.bind(like).push(" ESCAPE '\\'))");
         }
         if f.follow_up_due {
             filter.push(" AND m.state = 'agreed' AND m.follow_up_due <= ").bind(ts(self.now()));

@@ -110,14 +110,61 @@ fn from_row(r: &AnyRow) -> Result<Notice, sqlx::Error> {
 }
 
 /// The paths of an area and every area above it.
-fn ancestor_paths(path: &str) -> Vec<String> {
+pub(crate) fn ancestor_paths(path: &str) -> Vec<String> {
     let ids = wangge_core::area::path_ids(path);
     (1..=ids.len())
         .map(|n| format!("/{}/", ids[..n].iter().map(i64::to_string).collect::<Vec<_>>().join("/")))
         .collect()
 }
 
+/// Whether the caller may move a notice in `state` to `to`: the one rule for the step itself
+/// and for the pages that offer it.
+fn check_step(
+    caller: &Caller,
+    id: i64,
+    path: &str,
+    state: &str,
+    drafter: Option<i64>,
+    to: NoticeState,
+) -> StoreResult<()> {
+    require_write(caller, path, "notice", id)?;
+    let from = match to {
+        NoticeState::Reviewed => "draft",
+        NoticeState::Published => "reviewed",
+        NoticeState::Withdrawn => "published",
+        NoticeState::Draft => {
+            return Err(StoreError::invalid("state", "bad_step", "a notice is drafted only once"));
+        }
+    };
+    if to != NoticeState::Withdrawn {
+        // Publishing speaks for the area: the posts that manage areas review and publish.
+        audit::require(caller, Permission::ManageAreas)?;
+    }
+    if to == NoticeState::Reviewed && drafter.is_some() && drafter == caller.post_id {
+        return Err(StoreError::conflict(
+            Some("state"),
+            "own_draft",
+            "a notice is reviewed by a post other than the one that drafted it",
+        ));
+    }
+    if state != from {
+        return Err(StoreError::conflict(
+            Some("state"),
+            "bad_step",
+            format!("a {state} notice cannot be {}", to.as_str()),
+        ));
+    }
+    Ok(())
+}
+
 impl Store {
+    /// The steps the caller may take on a notice now, as [`Store::notice_step`] would allow them.
+    pub async fn notice_steps(&self, caller: &Caller, id: i64) -> StoreResult<Vec<NoticeState>> {
+        let (path, state, drafter) = self.notice_row(id).await?;
+        let steps = [NoticeState::Reviewed, NoticeState::Published, NoticeState::Withdrawn];
+        Ok(steps.into_iter().filter(|to| check_step(caller, id, &path, &state, drafter, *to).is_ok()).collect())
+    }
+
     pub async fn draft_notice(&self, caller: &Caller, new: NewNotice) -> StoreResult<Notice> {
         let area = self.area(caller.scope(), new.area_id).await.map_err(|_| {
             StoreError::missing_ref(
@@ -204,33 +251,7 @@ impl Store {
     /// (once reviewed), withdraw (once published).
     pub async fn notice_step(&self, caller: &Caller, id: i64, to: NoticeState) -> StoreResult<Notice> {
         let (path, state, drafter) = self.notice_row(id).await?;
-        require_write(caller, &path, "notice", id)?;
-        let from = match to {
-            NoticeState::Reviewed => "draft",
-            NoticeState::Published => "reviewed",
-            NoticeState::Withdrawn => "published",
-            NoticeState::Draft => {
-                return Err(StoreError::invalid("state", "bad_step", "a notice is drafted only once"));
-            }
-        };
-        if to != NoticeState::Withdrawn {
-            // Publishing speaks for the area: the posts that manage areas review and publish.
-            audit::require(caller, Permission::ManageAreas)?;
-        }
-        if to == NoticeState::Reviewed && drafter.is_some() && drafter == caller.post_id {
-            return Err(StoreError::conflict(
-                Some("state"),
-                "own_draft",
-                "a notice is reviewed by a post other than the one that drafted it",
-            ));
-        }
-        if state != from {
-            return Err(StoreError::conflict(
-                Some("state"),
-                "bad_step",
-                format!("a {state} notice cannot be {}", to.as_str()),
-            ));
-        }
+        check_step(caller, id, &path, &state, drafter, to)?;
         let now = ts(self.now());
         let mut tx = self.write_tx().await?;
         let mut sql = Sql::new("UPDATE notices SET state = ");

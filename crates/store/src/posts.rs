@@ -26,11 +26,12 @@ pub struct Post {
     pub ended_on: Option<String>,
 }
 
-const POST_COLUMNS: &str = "p.id, p.area_id, a.name AS area_name, a.code AS area_code, p.kind, p.account_id, \
+pub(crate) const POST_COLUMNS: &str = "p.id, p.area_id, a.name AS area_name, a.code AS area_code, p.kind, p.account_id, \
     c.display_name AS holder_name, p.is_primary, p.title, p.started_on, p.ended_on";
-const POST_FROM: &str = " FROM posts p JOIN accounts c ON c.id = p.account_id LEFT JOIN areas a ON a.id = p.area_id";
+pub(crate) const POST_FROM: &str =
+    " FROM posts p JOIN accounts c ON c.id = p.account_id LEFT JOIN areas a ON a.id = p.area_id";
 
-fn post_from_row(r: &AnyRow) -> Result<Post, sqlx::Error> {
+pub(crate) fn post_from_row(r: &AnyRow) -> Result<Post, sqlx::Error> {
     let kind: String = r.try_get("kind")?;
     Ok(Post {
         id: r.try_get("id")?,

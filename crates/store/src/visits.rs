@@ -4,10 +4,12 @@
 
 use chrono::{NaiveDate, TimeDelta};
 use serde::Serialize;
+use sqlx::AnyConnection;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use wangge_core::{Caller, Permission};
 
+use crate::cases::CaseLink;
 use crate::clock::ts;
 use crate::rooms::{local_date, opt_text, text};
 use crate::sql::Sql;
@@ -91,6 +93,46 @@ fn unvisited_from_row(r: &AnyRow) -> Result<UnvisitedHousehold, sqlx::Error> {
     })
 }
 
+/// A visit checked and ready to write, alone or with the case it files.
+#[derive(Debug, Clone)]
+pub(crate) struct VisitRow {
+    county_id: i64,
+    grid_id: i64,
+    household_id: i64,
+    household_code: String,
+    area_path: String,
+    visited_on: String,
+    found: String,
+    follow_up: Option<String>,
+    created_at: String,
+}
+
+impl VisitRow {
+    /// Writes the visit and its audit event on `conn`; returns the visit's id.
+    pub(crate) async fn insert(self, conn: &mut AnyConnection, caller: &Caller, case: Option<i64>) -> StoreResult<i64> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO visits (county_id, grid_id, household_id, area_path, visited_on, found, follow_up, case_id, \
+             post_id, account_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+        )
+        .bind(self.county_id)
+        .bind(self.grid_id)
+        .bind(self.household_id)
+        .bind(&self.area_path)
+        .bind(&self.visited_on)
+        .bind(&self.found)
+        .bind(&self.follow_up)
+        .bind(case)
+        .bind(caller.post_id)
+        .bind(caller.account_id)
+        .bind(&self.created_at)
+        .fetch_one(&mut *conn)
+        .await?;
+        audit::record(conn, caller, "create", "visit", Some(id), &self.area_path, None, Some(self.household_code))
+            .await?;
+        Ok(id)
+    }
+}
+
 /// Visits of a mediation's follow-up belong to the mediation (private) and are left out here.
 const NOT_MEDIATION: &str = " AND v.mediation_id IS NULL";
 
@@ -120,53 +162,46 @@ impl Store {
             .bind(h.id)
             .fetch_one(&self.pool)
             .await?;
-        let case = match &new.case {
+        let row = VisitRow {
+            county_id: h.county_id,
+            grid_id: h.grid_id,
+            household_id: h.id,
+            household_code: h.code.clone(),
+            area_path: path,
+            visited_on,
+            found,
+            follow_up,
+            created_at: ts(self.now()),
+        };
+        let id = match &new.case {
+            // The case and the visit that found it are one transaction: a failure leaves neither.
             Some(c) => {
                 let description = text("case.description", &c.description, 2000)?;
                 let reporter = match h.head_resident_id {
                     Some(r) => NewReporter::Resident { resident_id: r },
                     None => NewReporter::Anonymous,
                 };
-                let intake = self
-                    .create_case(
-                        caller,
-                        NewCase {
-                            category: c.category.clone(),
-                            severity: None,
-                            channel: Channel::Patrol,
-                            description,
-                            reporter,
-                            location: NewLocation { household_code: Some(h.code.clone()), ..NewLocation::default() },
-                            answers: serde_json::Value::Null,
-                            photos: Vec::new(),
-                            answered: None,
-                        },
-                    )
-                    .await?;
-                Some(intake.case.id)
+                let new_case = NewCase {
+                    category: c.category.clone(),
+                    severity: None,
+                    channel: Channel::Patrol,
+                    description,
+                    reporter,
+                    location: NewLocation { household_code: Some(h.code.clone()), ..NewLocation::default() },
+                    answers: serde_json::Value::Null,
+                    photos: Vec::new(),
+                    answered: None,
+                };
+                let (_, id) = self.create_case_linked(caller, new_case, CaseLink::Visit(Box::new(row))).await?;
+                id.ok_or_else(|| StoreError::not_found("visit", 0))?
             }
-            None => None,
+            None => {
+                let mut tx = self.write_tx().await?;
+                let id = row.insert(&mut tx, caller, None).await?;
+                tx.commit().await?;
+                id
+            }
         };
-        let mut tx = self.write_tx().await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO visits (county_id, grid_id, household_id, area_path, visited_on, found, follow_up, case_id, \
-             post_id, account_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
-        )
-        .bind(h.county_id)
-        .bind(h.grid_id)
-        .bind(h.id)
-        .bind(&path)
-        .bind(&visited_on)
-        .bind(&found)
-        .bind(&follow_up)
-        .bind(case)
-        .bind(caller.post_id)
-        .bind(caller.account_id)
-        .bind(ts(self.now()))
-        .fetch_one(&mut *tx)
-        .await?;
-        audit::record(&mut tx, caller, "create", "visit", Some(id), &path, None, Some(h.code.clone())).await?;
-        tx.commit().await?;
         self.visit(caller, id).await
     }
 

@@ -27,6 +27,7 @@ const FILES: &[(&str, &str, &str)] = &[
     ("rooms", include_str!("../locales/zh-CN/rooms.ftl"), include_str!("../locales/en/rooms.ftl")),
     ("services", include_str!("../locales/zh-CN/services.ftl"), include_str!("../locales/en/services.ftl")),
     ("meetings", include_str!("../locales/zh-CN/meetings.ftl"), include_str!("../locales/en/meetings.ftl")),
+    ("mediation", include_str!("../locales/zh-CN/mediation.ftl"), include_str!("../locales/en/mediation.ftl")),
 ];
 
 type Bundle = FluentBundle<FluentResource>;

@@ -65,6 +65,8 @@ pub fn router(state: WebState) -> Router {
         .merge(pages::meetings::routes())
         .merge(pages::topics::routes())
         .merge(pages::notices::routes())
+        .merge(pages::mediations::routes())
+        .merge(pages::evaluations::routes())
         .merge(pages::services::routes())
         .merge(pages::stars::routes())
         .route("/static/{name}", get(assets::serve))

@@ -603,7 +603,12 @@ async fn list_mediations(
     ApiQuery(q): ApiQuery<MediationQuery>,
     ApiQuery(p): ApiQuery<Paging>,
 ) -> ApiResult<Json<Paged<Mediation>>> {
-    let f = MediationFilter { within: q.area_id, state: q.state, follow_up_due: q.follow_up_due.unwrap_or(false) };
+    let f = MediationFilter {
+        within: q.area_id,
+        state: q.state,
+        follow_up_due: q.follow_up_due.unwrap_or(false),
+        search: None,
+    };
     Ok(Json(s.store.list_mediations(&caller, &f, p.page()?).await?))
 }
 

@@ -9,6 +9,7 @@ mod data;
 mod exports;
 mod ledger;
 mod matrix;
+mod mediations_web;
 mod notices_web;
 mod open311;
 mod openapi;

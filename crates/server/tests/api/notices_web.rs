@@ -72,6 +72,8 @@ async fn the_pages_draft_publish_and_withdraw_a_notice(app: TestApp) {
     let (s, body) = grid_chief.get(&page).await;
     assert_eq!(s, StatusCode::OK);
     assert!(body.contains(title), "{body}");
+    // The drafter is offered no review the store would refuse; posted anyway, it is a 409.
+    assert!(!body.contains("id=\"review-form\""), "{body}");
     let (s, body) = grid_chief.post(&step("review"), &[], true).await;
     assert_eq!(s, StatusCode::CONFLICT, "the drafter does not review: {body}");
     assert!(body.contains("公告须由起草岗位以外的岗位审核"), "{body}");

@@ -220,6 +220,8 @@ struct CasePage {
     moves: Vec<MoveKind>,
     error: Option<String>,
     satisfactions: Vec<Satisfaction>,
+    /// The case's mediation the viewer may open, or whether they may start one.
+    mediation: wangge_store::CaseMediation,
 }
 
 async fn show_case(s: &WebState, v: &Viewer, id: i64, error: Option<String>) -> Result<Response, WebError> {
@@ -231,6 +233,7 @@ async fn show_case(s: &WebState, v: &Viewer, id: i64, error: Option<String>) -> 
     };
     let events = s.store.case_events(&v.caller, id).await?;
     let moves = s.store.available_moves(&v.caller, &case).await?;
+    let mediation = s.store.case_mediation(&v.caller, id).await?;
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let page = CasePage {
         c: v.chrome(format!("{} {}", v.t("case"), case.number), "cases"),
@@ -240,6 +243,7 @@ async fn show_case(s: &WebState, v: &Viewer, id: i64, error: Option<String>) -> 
         moves,
         error,
         satisfactions: Satisfaction::ALL.to_vec(),
+        mediation,
     };
     Ok(render(status, page, v.lang))
 }

@@ -65,6 +65,9 @@ struct DashboardPage {
     services: wangge_store::ServiceFigures,
     /// Meetings held, decisions followed up, disputes settled and visits in the area.
     rooms: Vec<(String, i64)>,
+    /// The posts in charge here: each one's case satisfaction beside its latest published
+    /// evaluation by residents, the two halves of its appraisal.
+    evaluations: Vec<super::evaluations::Appraisal>,
 }
 
 async fn dashboard(
@@ -167,6 +170,7 @@ pub async fn dashboard_page(
     .into_iter()
     .map(|(k, n)| (v.t(k), n))
     .collect();
+    let evaluations = super::evaluations::appraisals(s, v, id).await?;
     let of = CaseFilter { within: Some(id), open: true, ..Default::default() };
     let open_cases = s.store.list_cases(&v.caller, &of, Page::new(Some(1), Some(1))?).await?.total;
     let title =
@@ -187,6 +191,7 @@ pub async fn dashboard_page(
         legend,
         rates,
         rooms,
+        evaluations,
         open_cases,
         services: service_figures(s, &sum.area.path).await?,
         sum,

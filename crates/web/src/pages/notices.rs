@@ -190,16 +190,18 @@ async fn notice_page(
     status: StatusCode,
 ) -> Result<Response, WebError> {
     let n = notice_scoped(s, v, id).await?;
-    // A published notice from above is read here, not moved on.
-    let own = s.store.area(v.caller.scope(), n.area_id).await.is_ok();
-    let write = own && v.can(Permission::WriteRegistry);
-    let manage = write && v.can(Permission::ManageAreas);
-    let steps = match n.state {
-        NoticeState::Draft if manage => vec![("review", "notice-review")],
-        NoticeState::Reviewed if manage => vec![("publish", "notice-publish")],
-        NoticeState::Published if write => vec![("withdraw", "notice-withdraw")],
-        _ => vec![],
-    };
+    // Only the steps the store would take from this caller: no button that ends in a 409.
+    let steps = s
+        .store
+        .notice_steps(&v.caller, id)
+        .await?
+        .into_iter()
+        .map(|to| match to {
+            NoticeState::Reviewed => ("review", "notice-review"),
+            NoticeState::Published => ("publish", "notice-publish"),
+            _ => ("withdraw", "notice-withdraw"),
+        })
+        .collect();
     let c = v.chrome(n.title.clone(), "notices");
     Ok(render(status, NoticePage { c, w: RoomWords::new(v.lang), n, steps, refusal }, v.lang))
 }
