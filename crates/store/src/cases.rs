@@ -857,6 +857,7 @@ impl Store {
 
     /// Applies one move to a loaded case and writes its one event, the case row, the jobs and
     /// the notices. Who may make it has been checked by the caller of this function.
+    #[allow(clippy::too_many_arguments)] // the move's context, and where its writes go
     async fn step(
         &self,
         conn: &mut AnyConnection,
@@ -1339,7 +1340,7 @@ impl Store {
                     self.step(conn, rules, c, &system, s, now, later.as_deref_mut()).await?;
                 }
                 Some(_) if c.state() == CaseState::Verified => {
-                    self.step(conn, rules, c, &system, plain(Move::Close), now, later.as_deref_mut()).await?;
+                    self.step(conn, rules, c, &system, plain(Move::Close), now, later).await?;
                 }
                 None if c.state() == CaseState::Verified => {
                     let at = now + TimeDelta::hours(RATING_WINDOW_HOURS);
