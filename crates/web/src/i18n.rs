@@ -26,6 +26,11 @@ const FILES: &[(&str, &str, &str)] = &[
     ("data", include_str!("../locales/zh-CN/data.ftl"), include_str!("../locales/en/data.ftl")),
     ("rooms", include_str!("../locales/zh-CN/rooms.ftl"), include_str!("../locales/en/rooms.ftl")),
     ("services", include_str!("../locales/zh-CN/services.ftl"), include_str!("../locales/en/services.ftl")),
+    (
+        "staff_services",
+        include_str!("../locales/zh-CN/staff_services.ftl"),
+        include_str!("../locales/en/staff_services.ftl"),
+    ),
 ];
 
 type Bundle = FluentBundle<FluentResource>;

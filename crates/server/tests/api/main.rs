@@ -20,6 +20,7 @@ mod rooms;
 mod schema;
 mod scope;
 mod services;
+mod services_web;
 mod stars;
 mod validation;
 mod web;

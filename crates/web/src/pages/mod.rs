@@ -6,13 +6,17 @@ pub mod dashboard;
 pub mod data;
 pub mod home;
 pub mod imports;
+pub mod ledger;
 pub mod notices;
+pub mod rankings;
 pub mod registry;
 pub mod rooms;
 pub mod services;
 pub mod session;
 pub mod stars;
 pub mod topics;
+pub mod volunteers;
+pub mod wishes;
 
 use serde::{Deserialize, Deserializer};
 
