@@ -171,6 +171,23 @@ async fn the_staff_pages_walk_wishes_and_the_ledger(app: TestApp) {
     assert_eq!(s, StatusCode::FORBIDDEN);
     assert_eq!(written(&app).await, before);
 
+    // An older wish of an empty-nest elderly neighbour, to come first in the list.
+    let elder: i64 = sqlx::query_scalar("SELECT id FROM residents WHERE unit_id = $1 AND id <> $2 ORDER BY id LIMIT 1")
+        .bind(unit)
+        .bind(resident)
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    let _ = app.store.add_resident_tag(&sys, elder, "empty_nest_elderly", None).await;
+    let new = wangge_store::NewWish {
+        resident_id: elder,
+        channel: wangge_store::WishChannel::Phone,
+        category: "company".into(),
+        description: "想有人陪着去医院复查".into(),
+        estimated_value: 0,
+    };
+    let first = app.store.collect_wish(&sys, new).await.unwrap();
+    assert!(first.public.priority);
     let (s, body) = post_owned(&grid_chief, "/wishes/new", &form(description, "30"), true).await;
     assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
     let id: i64 = sqlx::query_scalar("SELECT id FROM wishes WHERE description = $1")
@@ -188,6 +205,9 @@ async fn the_staff_pages_walk_wishes_and_the_ledger(app: TestApp) {
         assert_eq!(s, StatusCode::OK, "{q}: {body}");
         assert!(body.contains(&format!("id=\"wish-{id}\"")), "{q}: {body}");
     }
+    let (_, body) = grid_chief.get("/wishes/manage").await;
+    let at = |w: i64| body.find(&format!("id=\"wish-{w}\"")).unwrap();
+    assert!(at(first.public.id) < at(id), "vulnerable groups first: {body}");
     let (_, body) = grid_chief.get("/wishes/manage?state=published").await;
     assert!(!body.contains(&format!("id=\"wish-{id}\"")), "{body}");
     let (s, body) = stranger.get("/wishes/manage").await;
