@@ -314,7 +314,10 @@ impl Store {
             filter.push(" AND w.state = ").bind(s.as_str());
         }
         if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-            filter.push(" AND (w.description LIKE ").bind(like_contains(q)).push(" ESCAPE '\\' OR w.masked_label LIKE ");
+            filter
+                .push(" AND (w.description LIKE ")
+                .bind(like_contains(q))
+                .push(" ESCAPE '\\' OR w.masked_label LIKE ");
             filter.bind(like_contains(q)).push(" ESCAPE '\\')");
         }
         // Vulnerable groups first, then the newest.

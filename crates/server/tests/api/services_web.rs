@@ -345,7 +345,8 @@ async fn the_staff_pages_walk_wishes_and_the_ledger(app: TestApp) {
         let (s, _) = stranger.post(&estep(p), &[("confirm", "yes"), ("note", "x")], true).await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{p}");
     }
-    for p in ["/ledger", entry_page.as_str(), "/wishes/manage", "/wishes/new", "/volunteers", "/teams", "/activities/new"]
+    for p in
+        ["/ledger", entry_page.as_str(), "/wishes/manage", "/wishes/new", "/volunteers", "/teams", "/activities/new"]
     {
         let (s, _) = volunteer.get(p).await;
         assert_eq!(s, StatusCode::FORBIDDEN, "a volunteer cannot open {p}");

@@ -154,7 +154,11 @@ async fn list_page(
         vec![]
     };
     let form = if form.holder_kind.is_empty() && form.holder_id.is_empty() {
-        AwardForm { holder_kind: q.holder_kind.clone(), holder_id: q.holder_id.map(|i| i.to_string()).unwrap_or_default(), ..form }
+        AwardForm {
+            holder_kind: q.holder_kind.clone(),
+            holder_id: q.holder_id.map(|i| i.to_string()).unwrap_or_default(),
+            ..form
+        }
     } else {
         form
     };
@@ -222,8 +226,11 @@ async fn award(State(s): State<WebState>, v: Viewer, Form(f): Form<AwardForm>) -
                 Err(WebError::Forbidden)
             }
             Err(e) => {
-                let status =
-                    if matches!(e, StoreError::Conflict { .. }) { StatusCode::CONFLICT } else { StatusCode::UNPROCESSABLE_ENTITY };
+                let status = if matches!(e, StoreError::Conflict { .. }) {
+                    StatusCode::CONFLICT
+                } else {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                };
                 let errors = FieldErrors::from_store(v.lang, &e).ok_or(WebError::from(e))?;
                 list_page(&s, &v, ListQuery::default(), f, errors, status).await
             }

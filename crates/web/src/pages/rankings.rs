@@ -136,7 +136,8 @@ async fn publish(State(s): State<WebState>, v: Viewer, Form(f): Form<PublishForm
         match s.store.publish_ranking(&v.caller, area_id, &f.period, kind(&f.kind)).await {
             Ok(r) => Ok(Redirect::to(&format!("/rankings/{}/public", r.id.unwrap_or_default())).into_response()),
             Err(StoreError::Conflict { .. } | StoreError::Invalid { .. }) => {
-                let q = ListQuery { area_id: Some(area_id), period: f.period.clone(), preview: f.kind.clone(), page: None };
+                let q =
+                    ListQuery { area_id: Some(area_id), period: f.period.clone(), preview: f.kind.clone(), page: None };
                 list_page(&s, &v, q, Some(v.t("ranking-not-published")), StatusCode::CONFLICT).await
             }
             Err(StoreError::NotFound { .. }) => Err(WebError::Forbidden),

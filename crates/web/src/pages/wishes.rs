@@ -285,7 +285,8 @@ async fn wish_page(
     let handles = full.is_some() && v.can(Permission::WriteRegistry);
     let head = full.is_some() && community_head(&v.caller);
     // The claimer's contact: the store refuses anyone but the approved claimer.
-    let contact = if claim == "approved" && full.is_none() { s.store.wish_contact(&v.caller, id).await.ok() } else { None };
+    let contact =
+        if claim == "approved" && full.is_none() { s.store.wish_contact(&v.caller, id).await.ok() } else { None };
     let mut steps = Vec::new();
     match w.state.as_str() {
         "collected" if head => steps.extend(["publish", "reject"]),
@@ -345,8 +346,7 @@ async fn step(
             _ => match f.rating.trim().parse::<i64>() {
                 Ok(r) => s.store.confirm_wish(&v.caller, id, r, note).await.map(|_| ()),
                 Err(_) => {
-                    return wish_page(&s, &v, id, refuse("wish-rating-needed"), StatusCode::UNPROCESSABLE_ENTITY)
-                        .await;
+                    return wish_page(&s, &v, id, refuse("wish-rating-needed"), StatusCode::UNPROCESSABLE_ENTITY).await;
                 }
             },
         };
