@@ -250,8 +250,12 @@ pub struct NewAward {
 #[derive(Debug, Clone, Default)]
 pub struct EntryFilter {
     pub account_id: Option<i64>,
+    /// `posted`, `pending`, `rejected`, or `reversed` (posted, and undone by a later entry).
     pub state: Option<String>,
     pub kind: Option<EntryKind>,
+    pub source_kind: Option<SourceKind>,
+    /// Made in a year (`YYYY`) or a month (`YYYY-MM`).
+    pub period: Option<String>,
 }
 
 /// Checks a client key: 1 to 100 letters, digits, `-` and `_`. Keys the store makes itself
@@ -909,11 +913,24 @@ impl Store {
         if let Some(a) = f.account_id {
             filter.push(" AND account_id = ").bind(a);
         }
-        if let Some(s) = &f.state {
-            filter.push(" AND state = ").bind(s.as_str());
+        match f.state.as_deref() {
+            Some("reversed") => {
+                filter.push(" AND id IN (SELECT r.reverses_id FROM ledger_entries r WHERE r.reverses_id IS NOT NULL)");
+            }
+            Some(s) => {
+                filter.push(" AND state = ").bind(s);
+            }
+            None => {}
         }
         if let Some(k) = f.kind {
             filter.push(" AND kind = ").bind(k.as_str());
+        }
+        if let Some(k) = f.source_kind {
+            filter.push(" AND source_kind = ").bind(k.as_str());
+        }
+        if let Some(p) = f.period.as_deref().filter(|p| !p.trim().is_empty()) {
+            let (from, until) = crate::rankings::period_range(p)?;
+            filter.push(" AND created_at >= ").bind(from).push(" AND created_at < ").bind(until);
         }
         let sort = Sort::parse(Some("-id"), &["id"])?;
         let mut paged =

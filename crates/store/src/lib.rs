@@ -133,8 +133,8 @@ pub use visits::{NewVisit, UnvisitedHousehold, Visit, VisitCase, VisitFilter};
 pub use volunteers::{NewTeam, NewVolunteer, Team, TeamMember, TeamRole, Volunteer};
 pub use wangge_core::{Caller, Permission, PostKind, Scope};
 pub use wishes::{
-    CLAIM_DAYS, ClaimerKind, FULFIL_DAYS, NewWish, PRIORITY_TAGS, PublicWish, Wish, WishChannel, WishClaim,
-    WishContact, WishFilter,
+    CLAIM_DAYS, ClaimerKind, FULFIL_DAYS, NewWish, PRIORITY_TAGS, PublicWish, WISH_CATEGORIES, Wish, WishChannel,
+    WishClaim, WishContact, WishFilter,
 };
 
 /// Which engine a store runs on.

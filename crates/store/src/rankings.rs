@@ -53,7 +53,7 @@ pub struct Ranking {
 }
 
 /// The half-open range of `posted_at` texts a period covers.
-fn period_range(period: &str) -> StoreResult<(String, String)> {
+pub(crate) fn period_range(period: &str) -> StoreResult<(String, String)> {
     let p = period.trim();
     let bad = || StoreError::invalid("period", "bad_period", "period is a year (YYYY) or a month (YYYY-MM)");
     let (start, end) = match p.len() {
@@ -257,11 +257,19 @@ impl Store {
     }
 
     /// Published rankings of an area and the areas below it, latest first, without their rows.
-    pub async fn list_published_rankings(&self, area_id: Option<i64>, page: Page) -> StoreResult<Paged<Ranking>> {
+    pub async fn list_published_rankings(
+        &self,
+        area_id: Option<i64>,
+        period: Option<&str>,
+        page: Page,
+    ) -> StoreResult<Paged<Ranking>> {
         let mut filter = Sql::new(" FROM rankings k JOIN areas a ON a.id = k.area_id WHERE 1 = 1");
         if let Some(id) = area_id {
             let scope = self.subtree_scope(&Scope::everything(), id).await?;
             filter.in_range("k.area_path", &scope.path_range());
+        }
+        if let Some(p) = period.map(str::trim).filter(|p| !p.is_empty()) {
+            filter.push(" AND k.period = ").bind(p.to_string());
         }
         let sort = Sort::parse(Some("-k.id"), &["k.id"])?;
         self.fetch_page(

@@ -127,12 +127,22 @@ impl Store {
         }
     }
 
-    pub async fn list_volunteers(&self, scope: &Scope, q: Option<&str>, page: Page) -> StoreResult<Paged<Volunteer>> {
+    /// Active volunteers in the scope; `q` searches names and skills, `skill` the skills only.
+    pub async fn list_volunteers(
+        &self,
+        scope: &Scope,
+        q: Option<&str>,
+        skill: Option<&str>,
+        page: Page,
+    ) -> StoreResult<Paged<Volunteer>> {
         let mut filter = Sql::new(" FROM volunteers WHERE until IS NULL");
         filter.in_range("area_path", &scope.path_range());
         if let Some(q) = q.filter(|q| !q.trim().is_empty()) {
             filter.push(" AND (name LIKE ").bind(like_contains(q.trim())).push(" ESCAPE '\\' OR skills LIKE ");
             filter.bind(like_contains(q.trim())).push(" ESCAPE '\\')");
+        }
+        if let Some(k) = skill.filter(|k| !k.trim().is_empty()) {
+            filter.push(" AND skills LIKE ").bind(like_contains(k.trim())).push(" ESCAPE '\\'");
         }
         let sort = Sort::parse(None, &["name"])?;
         self.fetch_page(&filter, &format!("SELECT {VOLUNTEER_COLUMNS}"), &sort, page, volunteer_from_row).await
@@ -238,9 +248,12 @@ impl Store {
     }
 
     /// Teams at, above or below the scope's root: a grid's volunteers see their community's teams.
-    pub async fn list_teams(&self, scope: &Scope, page: Page) -> StoreResult<Paged<Team>> {
+    pub async fn list_teams(&self, scope: &Scope, q: Option<&str>, page: Page) -> StoreResult<Paged<Team>> {
         let mut filter = Sql::new(" FROM volunteer_teams t WHERE t.until IS NULL");
         push_overlap(&mut filter, "t.area_path", scope);
+        if let Some(q) = q.filter(|q| !q.trim().is_empty()) {
+            filter.push(" AND t.name LIKE ").bind(like_contains(q.trim())).push(" ESCAPE '\\'");
+        }
         let sort = Sort::parse(None, &["t.name"])?;
         self.fetch_page(&filter, &format!("SELECT {TEAM_COLUMNS}"), &sort, page, team_from_row).await
     }

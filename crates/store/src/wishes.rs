@@ -18,7 +18,7 @@ use wangge_core::{Caller, Permission, PostKind, Scope};
 use crate::clock::ts;
 use crate::ledger::{Holder, NewAward, award_in, community_path};
 use crate::shop::push_overlap;
-use crate::sql::Sql;
+use crate::sql::{Sql, like_contains};
 use crate::{Page, Paged, Sort, Store, StoreError, StoreResult, audit, now_text};
 
 /// Days a published wish waits for a claim, and an approved claim for fulfilment, before
@@ -157,6 +157,8 @@ pub struct NewWish {
 pub struct WishFilter {
     pub state: Option<String>,
     pub within: Option<i64>,
+    /// Words in the description or the masked label.
+    pub q: Option<String>,
 }
 
 const WISH_COLUMNS: &str = "w.id, w.area_id, w.area_path, w.resident_id, w.household_id, w.channel, w.category, \
@@ -311,7 +313,15 @@ impl Store {
         if let Some(s) = &f.state {
             filter.push(" AND w.state = ").bind(s.as_str());
         }
-        let sort = Sort::parse(Some("-w.id"), &["w.id"])?;
+        if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+            filter
+                .push(" AND (w.description LIKE ")
+                .bind(like_contains(q))
+                .push(" ESCAPE '\\' OR w.masked_label LIKE ");
+            filter.bind(like_contains(q)).push(" ESCAPE '\\')");
+        }
+        // Vulnerable groups first, then the newest.
+        let sort = Sort::parse(Some("-w.priority"), &["w.priority"])?;
         let mut paged = self.fetch_page(&filter, &format!("SELECT {WISH_COLUMNS}"), &sort, page, wish_from_row).await?;
         let mut conn = self.pool.acquire().await?;
         for w in &mut paged.items {

@@ -216,7 +216,7 @@ async fn list_entries(
         Some(a) => s.store.subtree_scope(reader(&caller)?, a).await?,
         None => reader(&caller)?.clone(),
     };
-    let f = EntryFilter { account_id: q.account_id, state: q.state, kind: q.kind };
+    let f = EntryFilter { account_id: q.account_id, state: q.state, kind: q.kind, ..Default::default() };
     Ok(Json(s.store.list_ledger_entries(&scope, &f, p.page()?).await?))
 }
 
@@ -509,7 +509,7 @@ async fn list_volunteers(
         Some(a) => s.store.subtree_scope(reader(&caller)?, a).await?,
         None => reader(&caller)?.clone(),
     };
-    Ok(Json(s.store.list_volunteers(&scope, q.q.as_deref(), p.page()?).await?))
+    Ok(Json(s.store.list_volunteers(&scope, q.q.as_deref(), None, p.page()?).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -565,7 +565,7 @@ async fn list_teams(
     ApiQuery(p): ApiQuery<Paging>,
 ) -> ApiResult<Json<Paged<Team>>> {
     let scope = s.store.overlap_scope(caller.scope(), q.area_id).await?;
-    Ok(Json(s.store.list_teams(&scope, p.page()?).await?))
+    Ok(Json(s.store.list_teams(&scope, None, p.page()?).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -639,7 +639,7 @@ async fn list_wishes(
     ApiQuery(q): ApiQuery<WishQuery>,
     ApiQuery(p): ApiQuery<Paging>,
 ) -> ApiResult<Json<Paged<Wish>>> {
-    let f = WishFilter { state: q.state, within: q.area_id };
+    let f = WishFilter { state: q.state, within: q.area_id, q: None };
     Ok(Json(s.store.list_wishes(&caller, &f, p.page()?).await?))
 }
 
@@ -653,7 +653,7 @@ async fn list_published(
     ApiQuery(p): ApiQuery<Paging>,
 ) -> ApiResult<Json<Paged<PublicWish>>> {
     let scope = s.store.overlap_scope(caller.scope(), q.area_id).await?;
-    let f = WishFilter { state: q.state, within: None };
+    let f = WishFilter { state: q.state, within: None, q: None };
     Ok(Json(s.store.list_public_wishes(&scope, &f, p.page()?).await?))
 }
 

@@ -236,7 +236,7 @@ async fn public_rankings(
     ApiQuery(q): ApiQuery<PublicRankingQuery>,
     ApiQuery(p): ApiQuery<Paging>,
 ) -> ApiResult<Json<Paged<Ranking>>> {
-    Ok(Json(s.store.list_published_rankings(q.area_id, p.page()?).await?))
+    Ok(Json(s.store.list_published_rankings(q.area_id, None, p.page()?).await?))
 }
 
 /// A published ranking with its masked rows; no sign-in.

@@ -22,6 +22,7 @@ mod rooms_web;
 mod schema;
 mod scope;
 mod services;
+mod services_web;
 mod stars;
 mod validation;
 mod web;

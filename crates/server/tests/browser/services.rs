@@ -40,7 +40,7 @@ async fn a_volunteer_claims_a_wish_and_a_resident_redeems_on_a_phone() {
 
     // The volunteer, on a phone: the published wish, masked, and claim it.
     let open = store
-        .list_public_wishes(&all, &WishFilter { state: Some("published".into()), within: None }, page)
+        .list_public_wishes(&all, &WishFilter { state: Some("published".into()), ..Default::default() }, page)
         .await
         .unwrap()
         .items;

@@ -7,16 +7,20 @@ pub mod data;
 pub mod evaluations;
 pub mod home;
 pub mod imports;
+pub mod ledger;
 pub mod livingrooms;
 pub mod mediations;
 pub mod meetings;
 pub mod notices;
+pub mod rankings;
 pub mod registry;
 pub mod rooms;
 pub mod services;
 pub mod session;
 pub mod stars;
 pub mod topics;
+pub mod volunteers;
+pub mod wishes;
 
 use serde::{Deserialize, Deserializer};
 

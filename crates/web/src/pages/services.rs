@@ -60,7 +60,7 @@ async fn wishes_page(
     notice: Option<String>,
     status: StatusCode,
 ) -> Result<Response, WebError> {
-    let f = WishFilter { state: Some("published".into()), within: None };
+    let f = WishFilter { state: Some("published".into()), ..Default::default() };
     let list = s.store.list_public_wishes(v.caller.scope(), &f, Page::new(Some(1), Some(50))?).await?;
     let volunteer = !s.store.own_volunteers(&v.caller).await?.is_empty();
     let page = WishesPage { c: v.chrome(v.t("wishes-title"), "wishes"), wishes: list.items, volunteer, notice };

@@ -157,12 +157,15 @@ async fn rating_step(
 struct RecordPage {
     c: Chrome,
     r: ServiceRecord,
+    /// The holder's entries and balance in the ledger.
+    ledger: String,
 }
 
 async fn volunteer_record(State(s): State<WebState>, v: Viewer, Path(id): Path<i64>) -> Response {
     let r = async {
         let rec = s.store.volunteer_record(v.reader()?, id).await?;
-        Ok(v.page(RecordPage { c: v.chrome(format!("{} · {}", v.t("record-title"), rec.name), "activities"), r: rec }))
+        let c = v.chrome(format!("{} · {}", v.t("record-title"), rec.name), "activities");
+        Ok(v.page(RecordPage { c, r: rec, ledger: format!("/ledger?holder_kind=volunteer&holder_id={id}") }))
     }
     .await;
     respond(&v, r)
@@ -171,7 +174,8 @@ async fn volunteer_record(State(s): State<WebState>, v: Viewer, Path(id): Path<i
 async fn team_record(State(s): State<WebState>, v: Viewer, Path(id): Path<i64>) -> Response {
     let r = async {
         let rec = s.store.team_record(v.reader()?, id).await?;
-        Ok(v.page(RecordPage { c: v.chrome(format!("{} · {}", v.t("record-title"), rec.name), "activities"), r: rec }))
+        let c = v.chrome(format!("{} · {}", v.t("record-title"), rec.name), "activities");
+        Ok(v.page(RecordPage { c, r: rec, ledger: format!("/ledger?holder_kind=team&holder_id={id}") }))
     }
     .await;
     respond(&v, r)
