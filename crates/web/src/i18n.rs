@@ -159,10 +159,13 @@ mod tests {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/");
         let mut missing = vec![];
         let mut used = 0;
-        for sub in ["templates", "src", "src/pages"] {
-            for entry in std::fs::read_dir(format!("{dir}{sub}")).unwrap() {
+        // Every file under templates/ and src/, subfolders included.
+        let mut dirs = vec![std::path::PathBuf::from(format!("{dir}templates")), format!("{dir}src").into()];
+        while let Some(d) = dirs.pop() {
+            for entry in std::fs::read_dir(d).unwrap() {
                 let path = entry.unwrap().path();
                 if path.is_dir() {
+                    dirs.push(path);
                     continue;
                 }
                 let text = std::fs::read_to_string(&path).unwrap();
