@@ -346,7 +346,7 @@ async fn start_page(
     errors: FieldErrors,
     status: StatusCode,
 ) -> Result<Response, WebError> {
-    let f = RoomFilter { within: None, open: Some(true) };
+    let f = RoomFilter { within: None, open: Some(true), q: None };
     let rooms = s.store.list_living_rooms(&v.caller, &f, Page::new(Some(1), Some(100))?).await?.items;
     let c = v.chrome(format!("{} · {}", v.t("mediation-start"), case.number), "mediations");
     Ok(render(status, StartPage { c, case, rooms, form, errors }, v.lang))
