@@ -333,11 +333,11 @@ impl Exporter {
     }
 
     async fn posts(&mut self, store: &Store) -> StoreResult<Vec<Vec<String>>> {
+        // Posts over the whole deployment belong to no county's data: they are not exported.
         let mut sql = Sql::new(
             "SELECT p.id, p.area_path, a.code AS area_code, p.kind, c.login, c.display_name, c.phone_sealed, c.phone_last4, \
              p.is_primary, p.title, p.started_on FROM posts p JOIN accounts c ON c.id = p.account_id \
              JOIN areas a ON a.id = p.area_id WHERE p.ended_on IS NULL",
-            // Posts over the whole deployment belong to no county's data: they are not exported.
         );
         sql.in_range("p.area_path", &self.range);
         self.page(&mut sql, "p.area_path", "p.id", true);
