@@ -11,8 +11,8 @@ use utoipa_axum::routes;
 use wangge_core::ResidenceStatus;
 use wangge_data::{DataError, Format};
 use wangge_store::{
-    Caller, ChangeRequest, ChangeRequestFilter, ExportFilter, ImportJob, ImportOptions, ImportReport, KindCounts, Paged, Permission,
-    Plate, RegistrationSettings, SheetKind, Store,
+    Caller, ChangeRequest, ChangeRequestFilter, ExportFilter, ImportJob, ImportOptions, ImportReport, KindCounts,
+    Paged, Permission, Plate, RegistrationSettings, SheetKind, Store,
 };
 
 use super::Auth;

@@ -145,8 +145,9 @@ async fn listed_ids(app: &TestApp, token: &str, path: &str) -> Vec<String> {
     let mut out = Vec::new();
     for page in 1.. {
         let sep = if path.contains('?') { '&' } else { '?' };
-        let (s, v) =
-            app.call_as(Some(token), reqwest::Method::GET, &format!("{path}{sep}page={page}&page_size=200"), None).await;
+        let (s, v) = app
+            .call_as(Some(token), reqwest::Method::GET, &format!("{path}{sep}page={page}&page_size=200"), None)
+            .await;
         assert_eq!(s, StatusCode::OK, "{v}");
         let items = v["items"].as_array().unwrap();
         out.extend(items.iter().map(|i| i["id"].as_i64().unwrap().to_string()));

@@ -235,17 +235,15 @@ fn request(method: &str, path: &str, t: &Targets) -> Option<(String, Option<Valu
         ("GET", "/api/v1/imports") => r(format!("/api/v1/imports?area_id={}", t.community)),
         ("GET", "/api/v1/imports/{id}") => r(format!("/api/v1/imports/{}", t.import_job)),
         ("GET", "/api/v1/wishes/export") => r(format!("/api/v1/wishes/export?format=csv&area_id={}", t.community)),
-        ("POST", "/api/v1/wishes/export") => b(
-            "/api/v1/wishes/export".into(),
-            json!({"format": "csv", "area_id": t.community, "purpose": "x"}),
-        ),
+        ("POST", "/api/v1/wishes/export") => {
+            b("/api/v1/wishes/export".into(), json!({"format": "csv", "area_id": t.community, "purpose": "x"}))
+        }
         ("GET", "/api/v1/points/entries/export") => {
             r(format!("/api/v1/points/entries/export?format=csv&area_id={}", t.community))
         }
-        ("POST", "/api/v1/points/entries/export") => b(
-            "/api/v1/points/entries/export".into(),
-            json!({"format": "csv", "area_id": t.community, "purpose": "x"}),
-        ),
+        ("POST", "/api/v1/points/entries/export") => {
+            b("/api/v1/points/entries/export".into(), json!({"format": "csv", "area_id": t.community, "purpose": "x"}))
+        }
         _ => room_request(method, path, t),
     }
 }

@@ -187,7 +187,10 @@ async fn import_jobs_are_listed_in_scope(app: TestApp) {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     let (s, v) = get(&mine, format!("/api/v1/imports/{}", job.id)).await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!((v["state"].as_str(), v["errors"].as_i64(), v["progress"].as_i64()), (Some("preview"), Some(0), Some(0)));
+    assert_eq!(
+        (v["state"].as_str(), v["errors"].as_i64(), v["progress"].as_i64()),
+        (Some("preview"), Some(0), Some(0))
+    );
 
     // Nobody else sees a preview; another grid never sees the job.
     for token in [&other, &above] {

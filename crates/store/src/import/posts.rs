@@ -86,7 +86,12 @@ pub(super) fn parse(e: &mut Errors, c: &Cells, row: u32, caller: &Caller) -> Opt
         let kind = parse_kind(k);
         if kind.is_none() {
             let known: Vec<&str> = PostKind::ALL.iter().map(|k| k.as_str()).collect();
-            e.add(row, "kind", "unknown_kind", format!("there is no post kind {k:?}; the kinds are {}", known.join(", ")));
+            e.add(
+                row,
+                "kind",
+                "unknown_kind",
+                format!("there is no post kind {k:?}; the kinds are {}", known.join(", ")),
+            );
         }
         kind
     });
@@ -111,7 +116,12 @@ pub(super) fn parse(e: &mut Errors, c: &Cells, row: u32, caller: &Caller) -> Opt
     };
     let login = c.get("login").and_then(|l| checked_login(l).map_err(|x| e.store(row, x)).ok());
     if c.get("login").is_none() && c.get("phone").is_none_or(masked) {
-        e.add(row, "phone", "required", "give the holder's phone in full (or their login), to find or make their account");
+        e.add(
+            row,
+            "phone",
+            "required",
+            "give the holder's phone in full (or their login), to find or make their account",
+        );
     }
     let is_primary = match c.get("is_primary") {
         Some(v) => {
@@ -334,8 +344,7 @@ impl Store {
                 _ => r.primary(),
             };
             if primary {
-                if let Some((_, other)) =
-                    stored.iter().find(|(_, p)| p.is_primary && Some(p.id) != mine.map(|m| m.id))
+                if let Some((_, other)) = stored.iter().find(|(_, p)| p.is_primary && Some(p.id) != mine.map(|m| m.id))
                 {
                     e.add(
                         r.row,
@@ -414,10 +423,11 @@ impl Store {
             };
             match &p.action {
                 Action::Create => {
-                    let area = sqlx::query("SELECT id, path, county_id FROM areas WHERE code = $1 AND valid_to IS NULL")
-                        .bind(&r.area_code)
-                        .fetch_one(&mut *conn)
-                        .await?;
+                    let area =
+                        sqlx::query("SELECT id, path, county_id FROM areas WHERE code = $1 AND valid_to IS NULL")
+                            .bind(&r.area_code)
+                            .fetch_one(&mut *conn)
+                            .await?;
                     let (area_id, path, county): (i64, String, i64) =
                         (area.try_get("id")?, area.try_get("path")?, area.try_get("county_id")?);
                     let account = match &p.holder {
