@@ -210,4 +210,11 @@ async fn import_jobs_are_listed_in_scope(app: TestApp) {
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _) = get(&mine, "/api/v1/imports/999999".into()).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // The site's import page offers posts and their template.
+    let web = crate::web::Web::sign_in(&app, "jobs-chief").await;
+    let (s, page) = web.get("/imports").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains(r#"<option value="posts""#), "{page}");
+    assert!(page.contains("/api/v1/imports/template?kind=posts&amp;format=csv"), "{page}");
 }
