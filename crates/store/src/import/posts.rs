@@ -197,32 +197,22 @@ impl Store {
         let mut open_posts: HashMap<String, Vec<(PostKind, OpenPost)>> = HashMap::new();
         for r in rows {
             // The area: of the file, or stored inside the scope.
-            let (level, path) = match file_areas.get(&r.area_code) {
-                Some(l) => (*l, None),
-                None => {
-                    let found = sqlx::query("SELECT level, path FROM areas WHERE code = $1 AND valid_to IS NULL")
-                        .bind(&r.area_code)
-                        .fetch_optional(&self.pool)
-                        .await?;
-                    let stored = match found {
-                        Some(a) => {
-                            let path: String = a.try_get("path")?;
-                            let level: String = a.try_get("level")?;
-                            Level::parse(&level).filter(|_| scope.contains_path(&path)).map(|l| (l, path))
-                        }
-                        None => None,
-                    };
-                    let Some((l, p)) = stored else {
-                        e.add(
-                            r.row,
-                            "area_code",
-                            "unknown_area",
-                            format!("there is no area {} in your area", r.area_code),
-                        );
-                        continue;
-                    };
-                    (l, Some(p))
+            // The area: stored inside the scope (its open posts are matched), or new in the file.
+            let found = sqlx::query("SELECT level, path FROM areas WHERE code = $1 AND valid_to IS NULL")
+                .bind(&r.area_code)
+                .fetch_optional(&self.pool)
+                .await?;
+            let stored = match found {
+                Some(a) => {
+                    let path: String = a.try_get("path")?;
+                    let level: String = a.try_get("level")?;
+                    Level::parse(&level).filter(|_| scope.contains_path(&path)).map(|l| (l, Some(path)))
                 }
+                None => None,
+            };
+            let Some((level, path)) = stored.or_else(|| file_areas.get(&r.area_code).map(|l| (*l, None))) else {
+                e.add(r.row, "area_code", "unknown_area", format!("there is no area {} in your area", r.area_code));
+                continue;
             };
             if let Some(want) = level_of(r.kind)
                 && want != level
