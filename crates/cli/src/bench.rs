@@ -246,7 +246,13 @@ async fn import_csv(engine: &str, residents: usize, settings: &Settings, common:
         let path = dir.path().join(format!("{}.csv", kind.as_str()));
         let out = std::io::BufWriter::new(std::fs::File::create(&path)?);
         let purpose = Some("benchmark");
-        let spec = wangge_data::ExportSpec { kinds: &[kind], within: None, purpose, format: wangge_data::Format::Csv };
+        let spec = wangge_data::ExportSpec {
+            kinds: &[kind],
+            within: None,
+            purpose,
+            filter: None,
+            format: wangge_data::Format::Csv,
+        };
         wangge_data::export(&store, &Caller::system(), &spec, out, &mut |_, _| {}).await?;
         files.push(path);
     }

@@ -156,7 +156,7 @@ pub async fn export(args: ExportArgs, settings: &Settings) -> anyhow::Result<()>
     };
     let out = std::io::BufWriter::new(std::fs::File::create(&args.output)?);
     let mut bar = progress_bar(0);
-    let spec = wangge_data::ExportSpec { kinds: &kinds, within, purpose: args.reveal.as_deref(), format };
+    let spec = wangge_data::ExportSpec { kinds: &kinds, within, purpose: args.reveal.as_deref(), filter: None, format };
     let rows = wangge_data::export(&store, &Caller::system(), &spec, out, &mut bar).await?;
     eprintln!();
     println!(

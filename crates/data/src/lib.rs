@@ -11,7 +11,7 @@ use std::io::{Cursor, Write};
 
 use calamine::{Data, Reader, Xlsx};
 use wangge_core::Caller;
-use wangge_store::{ImportReport, ImportSheet, SheetKind, Store, StoreError};
+use wangge_store::{ExportFilter, ImportReport, ImportSheet, SheetKind, Store, StoreError};
 
 /// Why a file cannot be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -88,8 +88,8 @@ fn sheet_kind(name: &str, header: &[String], forced: Option<SheetKind>) -> Resul
     }
     Err(unreadable(
         name,
-        "cannot tell which kind of records this sheet holds: name it areas, houses, households or residents \
-         (区划, 房屋, 户, 居民), or give its kind",
+        "cannot tell which kind of records this sheet holds: name it areas, houses, households, residents or posts \
+         (区划, 房屋, 户, 居民, 岗位), or give its kind",
     ))
 }
 
@@ -162,10 +162,6 @@ fn read_xlsx(bytes: &[u8], name: &str, kind: Option<SheetKind>) -> Result<Vec<Im
         }
         let Some(header) = header else { continue };
         let forced = if names.len() == 1 { kind } else { None };
-        // An export's posts sheet is there to read: posts are appointed, not imported.
-        if SheetKind::parse(sheet) == Some(SheetKind::Posts) {
-            continue;
-        }
         let kind = sheet_kind(sheet, &header, forced)?;
         out.push(ImportSheet { kind, name: sheet.clone(), header, rows });
     }
@@ -245,6 +241,8 @@ pub struct ExportSpec<'a> {
     pub within: Option<i64>,
     /// Reveal ID numbers and phones, for this purpose.
     pub purpose: Option<&'a str>,
+    /// The filters of a list page; none by default.
+    pub filter: Option<&'a ExportFilter>,
     pub format: Format,
 }
 
@@ -261,7 +259,8 @@ pub async fn export<W: Write + Send>(
     }
     let mut exporters = Vec::new();
     for k in spec.kinds {
-        exporters.push(store.export(caller, *k, spec.within, spec.purpose).await?);
+        let f = spec.filter.cloned().unwrap_or_default();
+        exporters.push(store.export_filtered(caller, *k, spec.within, &f, spec.purpose).await?);
     }
     let mut w = SheetWriter::new(spec.format, out)?;
     let mut total = 0;

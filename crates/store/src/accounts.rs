@@ -129,7 +129,7 @@ pub fn checked_password(p: &str) -> StoreResult<()> {
     Ok(())
 }
 
-fn checked_login(login: &str) -> StoreResult<String> {
+pub(crate) fn checked_login(login: &str) -> StoreResult<String> {
     let l = login.trim().to_lowercase();
     let ok = (2..=40).contains(&l.len())
         && l.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))

@@ -5,19 +5,103 @@
 use std::collections::{HashMap, HashSet};
 
 use sqlx::Row;
-use wangge_core::{Caller, Permission};
+use wangge_core::{Caller, Permission, ResidenceStatus};
 
-use crate::sql::Sql;
+use crate::sql::{Sql, like_contains};
 use crate::template::SheetKind;
 use crate::{Store, StoreError, StoreResult, audit};
 
 /// Rows fetched per batch.
 const BATCH: i64 = 2000;
 
+/// The filters of the registry's list pages, for an export of what a page lists. Each applies
+/// to the kinds whose list has it and is ignored by the others.
+#[derive(Debug, Clone, Default)]
+pub struct ExportFilter {
+    /// Houses and households: part of the code or address (households also a member's name);
+    /// residents: part of the name.
+    pub q: Option<String>,
+    /// Houses: only those without (`true`) or with (`false`) households.
+    pub empty: Option<bool>,
+    /// Households: only those without (`true`) or with (`false`) a head.
+    pub without_head: Option<bool>,
+    /// Residents: a full ID number, matched exactly.
+    pub id_number: Option<String>,
+    /// Residents: a current tag.
+    pub tag: Option<String>,
+    /// Residents: a residence status.
+    pub status: Option<ResidenceStatus>,
+}
+
+/// An [`ExportFilter`] checked, as the SQL conditions of the kind's list.
+#[derive(Debug, Clone)]
+struct Conditions {
+    q: Option<String>,
+    empty: Option<bool>,
+    without_head: Option<bool>,
+    id_hash: Option<String>,
+    tag: Option<String>,
+    status: Option<ResidenceStatus>,
+}
+
+impl Conditions {
+    /// Appends ` AND …` conditions on the kind's table (`h` for houses and households, `r`
+    /// for residents), as its list page filters.
+    fn push(&self, kind: SheetKind, sql: &mut Sql) {
+        match kind {
+            SheetKind::Houses => {
+                if let Some(p) = &self.q {
+                    sql.push(" AND (h.address LIKE ").bind(p.clone()).push(" ESCAPE '\\' OR h.code LIKE ");
+                    sql.bind(p.clone()).push(" ESCAPE '\\')");
+                }
+                match self.empty {
+                    Some(true) => sql.push(" AND NOT EXISTS (SELECT 1 FROM households x WHERE x.house_id = h.id)"),
+                    Some(false) => sql.push(" AND EXISTS (SELECT 1 FROM households x WHERE x.house_id = h.id)"),
+                    None => sql,
+                };
+            }
+            SheetKind::Households => {
+                if let Some(p) = &self.q {
+                    sql.push(" AND (h.address LIKE ").bind(p.clone()).push(" ESCAPE '\\' OR h.code LIKE ");
+                    sql.bind(p.clone()).push(
+                        " ESCAPE '\\' OR EXISTS (SELECT 1 FROM residents y WHERE y.household_id = h.id AND y.name LIKE ",
+                    );
+                    sql.bind(p.clone()).push(" ESCAPE '\\'))");
+                }
+                match self.without_head {
+                    Some(true) => sql.push(" AND h.head_resident_id IS NULL"),
+                    Some(false) => sql.push(" AND h.head_resident_id IS NOT NULL"),
+                    None => sql,
+                };
+            }
+            SheetKind::Residents => {
+                if let Some(p) = &self.q {
+                    sql.push(" AND r.name LIKE ").bind(p.clone()).push(" ESCAPE '\\'");
+                }
+                if let Some(h) = &self.id_hash {
+                    sql.push(" AND r.id_number_hash = ").bind(h.clone());
+                }
+                if let Some(t) = &self.tag {
+                    sql.push(
+                        " AND EXISTS (SELECT 1 FROM resident_tags t WHERE t.resident_id = r.id AND t.until IS NULL AND t.tag = ",
+                    )
+                    .bind(t.clone())
+                    .push(")");
+                }
+                if let Some(st) = self.status {
+                    sql.push(" AND r.status = ").bind(st.as_str());
+                }
+            }
+            SheetKind::Areas | SheetKind::Posts => {}
+        }
+    }
+}
+
 /// An export under way: call [`Exporter::next_batch`] until it returns `None`.
 #[derive(Debug)]
 pub struct Exporter {
     kind: SheetKind,
+    conditions: Conditions,
     range: (String, String),
     reveal: bool,
     hidden_tags: HashSet<String>,
@@ -43,10 +127,47 @@ impl Store {
         within: Option<i64>,
         purpose: Option<&str>,
     ) -> StoreResult<Exporter> {
+        self.export_filtered(caller, kind, within, &ExportFilter::default(), purpose).await
+    }
+
+    /// [`Store::export`] of the rows a list page shows with its filters.
+    pub async fn export_filtered(
+        &self,
+        caller: &Caller,
+        kind: SheetKind,
+        within: Option<i64>,
+        f: &ExportFilter,
+        purpose: Option<&str>,
+    ) -> StoreResult<Exporter> {
         audit::require(caller, Permission::ReadRegistry)?;
         let range = self.range_within(caller.scope(), within).await?;
+        let hidden_tags: HashSet<String> = if caller.can(Permission::ReadSensitiveTags) {
+            HashSet::new()
+        } else {
+            self.tag_kinds().await?.into_iter().filter(|k| k.sensitive).map(|k| k.code).collect()
+        };
+        // Checked now, so that a bad filter is refused before the file is begun.
+        let mut conditions = Conditions {
+            q: f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(like_contains),
+            empty: f.empty,
+            without_head: f.without_head,
+            id_hash: None,
+            tag: None,
+            status: f.status,
+        };
+        if let Some(id) = f.id_number.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            let id = crate::registry::checked_id_number(id)?;
+            conditions.id_hash = Some(self.keyed_hash(id.as_str()));
+        }
+        if let Some(t) = f.tag.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            // Filtering by a tag one may not see would tell who has it.
+            if hidden_tags.contains(t) {
+                return Err(StoreError::Forbidden { message: format!("your post does not read the tag {t}") });
+            }
+            conditions.tag = Some(t.to_string());
+        }
         let purpose = purpose.map(str::trim).filter(|p| !p.is_empty());
-        let reveal = purpose.is_some() && kind == SheetKind::Residents;
+        let reveal = purpose.is_some() && matches!(kind, SheetKind::Residents | SheetKind::Posts);
         if let Some(p) = purpose {
             audit::require(caller, Permission::RevealPersonal)?;
             if p.chars().count() > crate::registry::MAX_PURPOSE_CHARS {
@@ -57,12 +178,7 @@ impl Store {
             audit::record(&mut tx, caller, "reveal", "export", None, &range.0, Some(p), Some(detail)).await?;
             tx.commit().await?;
         }
-        let hidden_tags = if caller.can(Permission::ReadSensitiveTags) {
-            HashSet::new()
-        } else {
-            self.tag_kinds().await?.into_iter().filter(|k| k.sensitive).map(|k| k.code).collect()
-        };
-        Ok(Exporter { kind, range, reveal, hidden_tags, after: None, done: false, rows: 0 })
+        Ok(Exporter { kind, conditions, range, reveal, hidden_tags, after: None, done: false, rows: 0 })
     }
 }
 
@@ -94,6 +210,7 @@ impl Exporter {
     }
 
     fn page(&self, sql: &mut Sql, path: &str, key: &str, numeric: bool) {
+        self.conditions.push(self.kind, sql);
         if let Some((p, k)) = &self.after {
             sql.push(&format!(" AND ({path}, {key}) > (")).bind(p.clone()).push(", ");
             if numeric {
@@ -216,10 +333,11 @@ impl Exporter {
     }
 
     async fn posts(&mut self, store: &Store) -> StoreResult<Vec<Vec<String>>> {
+        // Posts over the whole deployment belong to no county's data: they are not exported.
         let mut sql = Sql::new(
-            "SELECT p.id, p.area_path, a.code AS area_code, p.kind, c.login, c.display_name, p.is_primary, p.title, p.started_on \
-             FROM posts p JOIN accounts c ON c.id = p.account_id LEFT JOIN areas a ON a.id = p.area_id \
-             WHERE p.ended_on IS NULL",
+            "SELECT p.id, p.area_path, a.code AS area_code, p.kind, c.login, c.display_name, c.phone_sealed, c.phone_last4, \
+             p.is_primary, p.title, p.started_on FROM posts p JOIN accounts c ON c.id = p.account_id \
+             JOIN areas a ON a.id = p.area_id WHERE p.ended_on IS NULL",
         );
         sql.in_range("p.area_path", &self.range);
         self.page(&mut sql, "p.area_path", "p.id", true);
@@ -228,11 +346,18 @@ impl Exporter {
         let mut last = None;
         for r in &rows {
             last = Some((r.try_get("area_path")?, r.try_get::<i64, _>("id")?.to_string()));
+            let phone = if self.reveal {
+                let v: Option<String> = r.try_get("phone_sealed")?;
+                v.as_deref().map(|v| store.open_sealed(v)).transpose()?.unwrap_or_default()
+            } else {
+                masked(r.try_get("phone_last4")?)
+            };
             out.push(vec![
                 r.try_get::<Option<String>, _>("area_code")?.unwrap_or_default(),
                 r.try_get("kind")?,
-                r.try_get("login")?,
                 r.try_get("display_name")?,
+                phone,
+                r.try_get("login")?,
                 r.try_get::<i64, _>("is_primary")?.to_string(),
                 r.try_get::<Option<String>, _>("title")?.unwrap_or_default(),
                 r.try_get("started_on")?,

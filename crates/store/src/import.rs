@@ -8,6 +8,8 @@
 //! A file that brings a whole new county goes through the bulk loader instead
 //! ([`Store::load_plan`]), which is what makes a county of a million residents load in seconds.
 
+mod posts;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
@@ -344,6 +346,7 @@ struct Plan {
     houses: Vec<(HouseRow, Action)>,
     households: Vec<(HouseholdRow, Action)>,
     residents: Vec<(ResidentRow, Action)>,
+    posts: Vec<posts::PlannedPost>,
     /// Stored records by code, for references to them.
     stored_areas: HashMap<String, StoredArea>,
     stored_houses: HashMap<String, StoredHouse>,
@@ -400,23 +403,16 @@ impl Store {
         if kinds.iter().any(|k| *k != SheetKind::Areas) {
             audit::require(caller, Permission::WriteRegistry)?;
         }
-        let mut report = ImportReport { dry_run: options.dry_run, ..Default::default() };
-        if let Some(s) = sheets.iter().find(|s| s.kind == SheetKind::Posts) {
-            report.errors.push(RowError {
-                sheet: s.name.clone(),
-                row: 1,
-                field: String::new(),
-                code: "not_importable".into(),
-                message: "posts are exported, not imported: appoint people in charge on the site or with `wangge user`"
-                    .into(),
-            });
+        if kinds.contains(&SheetKind::Posts) {
+            audit::require(caller, Permission::ManagePosts)?;
         }
+        let mut report = ImportReport { dry_run: options.dry_run, ..Default::default() };
         progress("checking", 0);
         // The sheets' cells are freed as they are parsed: a file of a million rows never sits
         // in memory beside its checked rows.
         let sizes: Vec<(SheetKind, String, usize)> =
             sheets.iter().map(|s| (s.kind, s.name.clone(), s.rows.len())).collect();
-        let plan = self.check(caller, &scope, sheets, &mut report).await?;
+        let mut plan = self.check(caller, &scope, sheets, &mut report).await?;
         progress("checking", sizes.iter().map(|s| s.2).sum());
         let failed: HashSet<(&str, u32)> =
             report.errors.iter().filter(|e| e.row > 1).map(|e| (e.sheet.as_str(), e.row)).collect();
@@ -444,16 +440,28 @@ impl Store {
         count!(houses, "houses");
         count!(households, "households");
         count!(residents, "residents");
+        if kinds.contains(&SheetKind::Posts) {
+            let c = report.counts.entry(SheetKind::Posts.as_str().to_string()).or_default();
+            for p in &plan.posts {
+                match p.action {
+                    Action::Create => c.created += 1,
+                    Action::Update { .. } => c.updated += 1,
+                    Action::Unchanged => c.unchanged += 1,
+                }
+            }
+        }
         if write {
             let county = if report.has_errors() { None } else { self.bulk_plan(&plan) };
             if let Some(county) = county {
                 let code = plan.areas[0].0.code.clone();
                 let detail = format!("bulk import of a new county: {} residents", plan.residents.len());
+                let posts = std::mem::take(&mut plan.posts);
                 // The loader's plan holds everything now.
                 drop(plan);
                 self.load_plan(&county, &mut |t, n| progress(t, n)).await?;
                 drop(county);
                 let mut tx = self.write_tx().await?;
+                self.apply_posts(&mut tx, caller, &posts, progress).await?;
                 let path: String = sqlx::query_scalar("SELECT path FROM areas WHERE code = $1 AND valid_to IS NULL")
                     .bind(&code)
                     .fetch_one(&mut *tx)
@@ -489,6 +497,7 @@ impl Store {
         let mut house_rows = Vec::new();
         let mut household_rows = Vec::new();
         let mut resident_rows = Vec::new();
+        let mut post_rows = Vec::new();
         for sheet in sheets {
             let mut e = Errors { sheet: &sheet.name, list: Vec::new() };
             let index = columns(&sheet, &mut e);
@@ -715,7 +724,7 @@ impl Store {
                             });
                         }
                     }
-                    SheetKind::Posts => {}
+                    SheetKind::Posts => post_rows.extend(posts::parse(&mut e, &c, row, caller)),
                 }
             }
             report.errors.extend(e.list);
@@ -800,6 +809,7 @@ impl Store {
             houses: Vec::new(),
             households: Vec::new(),
             residents: Vec::new(),
+            posts: Vec::new(),
             stored_areas,
             stored_houses,
             stored_households,
@@ -989,6 +999,12 @@ impl Store {
         }
         report.errors.extend(e.list);
 
+        // Posts at areas of the file or of the scope.
+        let posts_sheet = sheet_of(SheetKind::Posts);
+        let mut e = Errors { sheet: &posts_sheet, list: Vec::new() };
+        plan.posts = self.check_posts(scope, post_rows, &file_areas, &mut e).await?;
+        report.errors.extend(e.list);
+
         for (sheet, list) in [
             (&areas_sheet, plan.areas.iter().map(|(a, x)| (a.row, a.code.clone(), x)).collect::<Vec<_>>()),
             (&houses_sheet, plan.houses.iter().map(|(a, x)| (a.row, a.code.clone(), x)).collect()),
@@ -1000,6 +1016,7 @@ impl Store {
                     .map(|(r, x)| (r.row, r.id_number.as_ref().map_or_else(|| r.name.clone(), |i| mask(i.as_str())), x))
                     .collect(),
             ),
+            (&posts_sheet, plan.posts.iter().map(|p| (p.row.row, p.row.key(), &p.action)).collect()),
         ] {
             for (row, key, action) in list {
                 if let Action::Update { changes, .. } = action
@@ -1649,6 +1666,7 @@ impl Store {
                 progress("residents", n + 1);
             }
         }
+        self.apply_posts(conn, caller, &plan.posts, progress).await?;
         let units: Vec<i64> = units.into_iter().collect();
         progress("area_stats", 0);
         stats::refresh_units(conn, &units).await?;

@@ -25,6 +25,9 @@ pub const MAX_ATTEMPTS: i64 = 3;
 /// Previews never confirmed are deleted, with their files, after a day.
 const PREVIEW_HOURS: i64 = 24;
 
+/// The states of a job, in the order a job passes them.
+pub const JOB_STATES: [&str; 5] = ["preview", "queued", "running", "done", "failed"];
+
 /// An import from the web and where it stands.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ImportJob {
@@ -165,9 +168,32 @@ impl Store {
 
     /// The jobs inside the scope, newest first; previews only the caller's own.
     pub async fn import_jobs(&self, caller: &Caller, page: Page) -> StoreResult<Paged<ImportJob>> {
+        self.import_jobs_in_state(caller, None, None, page).await
+    }
+
+    /// The jobs inside the scope (or the area `within` of it) in one state (`preview`,
+    /// `queued`, `running`, `done` or `failed`), newest first; previews only the caller's own.
+    pub async fn import_jobs_in_state(
+        &self,
+        caller: &Caller,
+        within: Option<i64>,
+        state: Option<&str>,
+        page: Page,
+    ) -> StoreResult<Paged<ImportJob>> {
+        let range = self.range_within(caller.scope(), within).await?;
         let mut filter = Sql::new(" FROM import_jobs WHERE (state <> 'preview' OR account_id = ");
         filter.bind(caller.account_id.unwrap_or(-1)).push(")");
-        filter.in_range("area_path", &caller.scope().path_range());
+        filter.in_range("area_path", &range);
+        if let Some(s) = state {
+            if !JOB_STATES.contains(&s) {
+                return Err(StoreError::invalid(
+                    "state",
+                    "bad_state",
+                    format!("state is one of {}", JOB_STATES.join(", ")),
+                ));
+            }
+            filter.push(" AND state = ").bind(s);
+        }
         let sort = Sort::parse(Some("-id"), &["id"])?;
         self.fetch_page(&filter, &format!("SELECT {COLUMNS}"), &sort, page, job_from_row).await
     }

@@ -31,6 +31,7 @@ mod export;
 mod import;
 mod import_jobs;
 mod ledger;
+mod list_export;
 mod mediation;
 mod migrate;
 mod notices;
@@ -85,14 +86,15 @@ pub use demo_services::ServicesReport;
 pub use demo_stars::StarsReport;
 pub use error::{StoreError, StoreResult};
 pub use evaluations::{EvaluationSnapshot, NewEvaluation, RateablePost, period_dates, quarter_of};
-pub use export::Exporter;
+pub use export::{ExportFilter, Exporter};
 pub use import::{
     ImportOptions, ImportReport, ImportSheet, KindCounts, MAX_LISTED_CHANGES, RowChange, RowError, parse_day,
 };
-pub use import_jobs::{ClaimedImport, HEARTBEAT, ImportJob, MAX_ATTEMPTS, NewImportJob, STALE_AFTER};
+pub use import_jobs::{ClaimedImport, HEARTBEAT, ImportJob, JOB_STATES, MAX_ATTEMPTS, NewImportJob, STALE_AFTER};
 pub use ledger::{
     EntryFilter, Holder, LedgerEntry, NewAward, NewPointsRule, PointsAccount, PointsRule, PostingView, RuleState,
 };
+pub use list_export::{ListExport, ListKind};
 pub use mediation::{
     CaseMediation, Mediation, MediationFilter, MediationPerson, MediationSession, NewMediation, NewPerson, Outcome,
 };

@@ -68,7 +68,7 @@ pub struct PostFilter {
 }
 
 /// The level a post of this kind sits at, where the kind fixes one.
-fn level_of(kind: PostKind) -> Option<Level> {
+pub(crate) fn level_of(kind: PostKind) -> Option<Level> {
     match kind {
         PostKind::UnitChief | PostKind::HouseholdHead => Some(Level::Unit),
         PostKind::GridChief | PostKind::GridMember => Some(Level::Grid),

@@ -338,7 +338,7 @@ fn checked_phone(s: &str) -> StoreResult<String> {
     }
 }
 
-fn checked_id_number(s: &str) -> StoreResult<IdNumber> {
+pub(crate) fn checked_id_number(s: &str) -> StoreResult<IdNumber> {
     IdNumber::parse(s).map_err(|e| StoreError::invalid("id_number", "bad_id_number", e.to_string()))
 }
 

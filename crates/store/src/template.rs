@@ -64,13 +64,26 @@ const RESIDENTS: &[Column] = &[
 ];
 
 const POSTS: &[Column] = &[
-    col("area_code", "区划代码", true, "the area of the post"),
-    col("kind", "岗位", true, "village_commander, station_chief, grid_chief, grid_member, unit_chief, …"),
-    col("login", "账号", true, "the account holding the post"),
-    col("display_name", "姓名", false, "the holder's name"),
-    col("is_primary", "主责", false, "1 for the primary holder, 0 otherwise"),
+    col("area_code", "区划代码", true, "the area of the post: of the file, or an area under yours"),
+    col(
+        "kind",
+        "岗位",
+        true,
+        "village_commander, station_chief, grid_chief, grid_member, unit_chief, household_head, party_secretary, \
+         volunteer, hotline_agent, admin (or 驻村指挥长, 站长, 网格长, 网格员, 单元长, 户长, …)",
+    ),
+    col("display_name", "姓名", true, "the holder's name"),
+    col("phone", "电话", false, "the holder's phone: finds their account, or makes one whose login is the phone"),
+    col("login", "账号", false, "the holder's account, when it is known; found before the phone"),
+    col(
+        "is_primary",
+        "主责",
+        false,
+        "1 for the primary holder (one per area and kind), 0 for a deputy; by default 1, and 0 for grid members, \
+         volunteers and hotline agents",
+    ),
     col("title", "职务", false, "a title shown beside the post"),
-    col("started_on", "任职日期", false, "YYYY-MM-DD"),
+    col("started_on", "任职日期", false, "YYYY-MM-DD; today by default"),
 ];
 
 impl SheetKind {
@@ -78,8 +91,8 @@ impl SheetKind {
         [SheetKind::Areas, SheetKind::Houses, SheetKind::Households, SheetKind::Residents, SheetKind::Posts];
 
     /// The kinds an import reads, in the order they are applied.
-    pub const IMPORTED: [SheetKind; 4] =
-        [SheetKind::Areas, SheetKind::Houses, SheetKind::Households, SheetKind::Residents];
+    pub const IMPORTED: [SheetKind; 5] =
+        [SheetKind::Areas, SheetKind::Houses, SheetKind::Households, SheetKind::Residents, SheetKind::Posts];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -8,10 +8,11 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
+use wangge_core::ResidenceStatus;
 use wangge_data::{DataError, Format};
 use wangge_store::{
-    Caller, ChangeRequest, ChangeRequestFilter, ImportOptions, ImportReport, Paged, Plate, RegistrationSettings,
-    SheetKind, Store,
+    Caller, ChangeRequest, ChangeRequestFilter, ExportFilter, ImportJob, ImportOptions, ImportReport, KindCounts,
+    Paged, Permission, Plate, RegistrationSettings, SheetKind, Store,
 };
 
 use super::Auth;
@@ -24,8 +25,9 @@ pub const MAX_IMPORT_BYTES: usize = 256 << 20;
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(export_masked, export_revealed))
-        .routes(routes!(import).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)))
+        .routes(routes!(list_import_jobs, import).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)))
         .routes(routes!(template))
+        .routes(routes!(get_import_job))
 }
 
 impl From<DataError> for ApiError {
@@ -99,12 +101,13 @@ pub async fn export_file(
     caller: &Caller,
     kinds: &[SheetKind],
     area_id: Option<i64>,
+    filter: Option<&ExportFilter>,
     purpose: Option<&str>,
     format: Format,
 ) -> Result<Response, ApiError> {
     let file = tempfile::NamedTempFile::new().map_err(|e| ApiError::from(DataError::Io(e)))?;
     let out = std::io::BufWriter::new(file.reopen().map_err(|e| ApiError::from(DataError::Io(e)))?);
-    let spec = wangge_data::ExportSpec { kinds, within: area_id, purpose, format };
+    let spec = wangge_data::ExportSpec { kinds, within: area_id, purpose, filter, format };
     wangge_data::export(store, caller, &spec, out, &mut |_, _| {}).await?;
     let name = match kinds {
         [k] => k.as_str(),
@@ -122,9 +125,24 @@ pub struct ExportQuery {
     format: Option<String>,
     /// Only this area's subtree.
     area_id: Option<i64>,
+    /// Houses and households: part of the code or address (households also a member's name);
+    /// residents: part of the name. As the lists filter.
+    q: Option<String>,
+    /// Houses: only those without (`true`) or with (`false`) households.
+    empty: Option<bool>,
+    /// Households: only those without (`true`) or with (`false`) a head.
+    without_head: Option<bool>,
+    /// Residents: a full ID number, matched exactly.
+    id_number: Option<String>,
+    /// Residents: a current tag.
+    tag: Option<String>,
+    /// Residents: a residence status.
+    status: Option<ResidenceStatus>,
 }
 
-/// Export what the caller may see, ID numbers and phones masked (the last 4 shown).
+/// Export what the caller may see, ID numbers and phones masked (the last 4 shown). The list
+/// filters apply to the kinds whose lists have them, so that a list page's export holds what
+/// the page lists.
 #[utoipa::path(get, path = "/export", tag = "data", params(ExportQuery),
     responses((status = 200, description = "The file", content_type = "application/octet-stream"),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -135,7 +153,15 @@ async fn export_masked(
 ) -> ApiResult<Response> {
     let format = format_of(q.format.as_deref())?;
     let kinds = kinds_of(q.kind, format)?;
-    export_file(&s.store, &caller, &kinds, q.area_id, None, format).await
+    let filter = ExportFilter {
+        q: q.q,
+        empty: q.empty,
+        without_head: q.without_head,
+        id_number: q.id_number,
+        tag: q.tag,
+        status: q.status,
+    };
+    export_file(&s.store, &caller, &kinds, q.area_id, Some(&filter), None, format).await
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -168,7 +194,7 @@ async fn export_revealed(
     }
     let format = format_of(b.format.as_deref())?;
     let kinds = kinds_of(b.kind, format)?;
-    export_file(&s.store, &caller, &kinds, b.area_id, Some(&b.purpose), format).await
+    export_file(&s.store, &caller, &kinds, b.area_id, None, Some(&b.purpose), format).await
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -246,6 +272,109 @@ async fn import(
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, axum::Json(ImportRefused { error, report })).into_response());
     }
     Ok(axum::Json(report).into_response())
+}
+
+/// An import from the web (`/imports` on the site) and where it stands.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ImportJobView {
+    pub id: i64,
+    /// `preview` (checked, waiting for confirmation), `queued`, `running`, `done` or `failed`.
+    pub state: String,
+    /// The kind forced for a CSV file; a workbook's sheets name their own.
+    pub kind: Option<String>,
+    pub file_name: String,
+    pub area_id: Option<i64>,
+    pub account_id: i64,
+    pub good_rows_only: bool,
+    pub rows_total: i64,
+    pub rows_done: i64,
+    /// Done out of 100.
+    pub progress: i64,
+    /// Whether the import wrote; false for a preview, a job under way and a failed one.
+    pub written: bool,
+    /// Counts per kind: of the import once it ended, of the preview before.
+    pub counts: std::collections::BTreeMap<String, KindCounts>,
+    /// Row errors in the same report (the site's `/imports/{id}/errors` has them).
+    pub errors: usize,
+    /// Why the job failed.
+    pub error: Option<String>,
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+}
+
+impl From<ImportJob> for ImportJobView {
+    fn from(j: ImportJob) -> Self {
+        let progress = j.percent();
+        let report = j.summary.unwrap_or(j.preview);
+        ImportJobView {
+            id: j.id,
+            state: j.state,
+            kind: j.kind,
+            file_name: j.file_name,
+            area_id: j.area_id,
+            account_id: j.account_id,
+            good_rows_only: j.good_rows_only,
+            rows_total: j.rows_total,
+            rows_done: j.rows_done,
+            progress,
+            written: report.written,
+            errors: report.errors.len(),
+            counts: report.counts,
+            error: j.error,
+            created_at: j.created_at,
+            started_at: j.started_at,
+            finished_at: j.finished_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImportJobQuery {
+    /// Only jobs of this area's subtree (the area every row had to fall in, or the uploader's).
+    area_id: Option<i64>,
+    /// `preview`, `queued`, `running`, `done` or `failed`.
+    state: Option<String>,
+}
+
+/// The imports from the web inside the caller's scope, newest first; previews only the
+/// caller's own (as the site's `/imports` page lists them).
+#[utoipa::path(get, path = "/imports", tag = "data", params(ImportJobQuery, super::Paging),
+    responses((status = 200, body = Paged<ImportJobView>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn list_import_jobs(
+    State(s): State<AppState>,
+    Auth(caller): Auth,
+    ApiQuery(q): ApiQuery<ImportJobQuery>,
+    ApiQuery(p): ApiQuery<super::Paging>,
+) -> ApiResult<axum::Json<Paged<ImportJobView>>> {
+    if !caller.can(Permission::WriteRegistry) {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "your post does not import", None));
+    }
+    let state = q.state.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let list = s.store.import_jobs_in_state(&caller, q.area_id, state, p.page()?).await?;
+    Ok(axum::Json(Paged {
+        items: list.items.into_iter().map(ImportJobView::from).collect(),
+        page: list.page,
+        page_size: list.page_size,
+        total: list.total,
+    }))
+}
+
+/// One import from the web: its state, progress, counts and number of row errors.
+#[utoipa::path(get, path = "/imports/{id}", tag = "data", params(("id" = i64, Path)),
+    responses((status = 200, body = ImportJobView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn get_import_job(
+    State(s): State<AppState>,
+    Auth(caller): Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<axum::Json<ImportJobView>> {
+    let job = s.store.import_job(super::reader(&caller)?, id).await?;
+    // Another's preview is theirs alone until confirmed, as in the list.
+    if job.state == "preview" && caller.account_id != Some(job.account_id) {
+        return Err(wangge_store::StoreError::not_found("import job", id).into());
+    }
+    Ok(axum::Json(job.into()))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

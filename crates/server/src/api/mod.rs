@@ -3,6 +3,7 @@
 mod areas;
 mod cases;
 pub mod data;
+mod exports;
 mod households;
 mod houses;
 mod party;
@@ -66,6 +67,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .nest("/welfare", stars::welfare_routes())
         .merge(stars::record_routes())
         .merge(data::routes())
+        .merge(exports::routes())
         .merge(data::registration_routes())
         .merge(data::boundary_routes())
 }

@@ -15,6 +15,7 @@ mod open311;
 mod openapi;
 mod party;
 mod plates;
+mod posts_import;
 mod protected;
 mod registry;
 mod rooms;

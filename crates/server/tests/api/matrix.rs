@@ -37,6 +37,8 @@ struct Targets {
     inbox_item: i64,
     /// A self-registration at a house of the target unit.
     change_request: i64,
+    /// An import from the web by the target community's station chief, waiting as a preview.
+    import_job: i64,
     /// Community services in Hongqiao (see `services_targets`).
     sv: crate::services::Targets,
     /// Living-room records of the target community (see `rooms.rs`).
@@ -230,6 +232,18 @@ fn request(method: &str, path: &str, t: &Targets) -> Option<(String, Option<Valu
             json!({"returnee_fields": ["name"], "retention_days": 1}),
         ),
         ("GET", "/api/v1/imports/template") => r("/api/v1/imports/template?kind=residents&format=csv".into()),
+        ("GET", "/api/v1/imports") => r(format!("/api/v1/imports?area_id={}", t.community)),
+        ("GET", "/api/v1/imports/{id}") => r(format!("/api/v1/imports/{}", t.import_job)),
+        ("GET", "/api/v1/wishes/export") => r(format!("/api/v1/wishes/export?format=csv&area_id={}", t.community)),
+        ("POST", "/api/v1/wishes/export") => {
+            b("/api/v1/wishes/export".into(), json!({"format": "csv", "area_id": t.community, "purpose": "x"}))
+        }
+        ("GET", "/api/v1/points/entries/export") => {
+            r(format!("/api/v1/points/entries/export?format=csv&area_id={}", t.community))
+        }
+        ("POST", "/api/v1/points/entries/export") => {
+            b("/api/v1/points/entries/export".into(), json!({"format": "csv", "area_id": t.community, "purpose": "x"}))
+        }
         _ => room_request(method, path, t),
     }
 }
@@ -586,6 +600,20 @@ async fn no_caller_reaches_outside_its_scope(app: TestApp) {
                 .submit_registration(&plate, wangge_store::SubmissionKind::Returnee, sub, "matrix", chrono::Utc::now())
                 .await
                 .unwrap()
+        },
+        import_job: {
+            let account = p["account_id"].as_i64().unwrap();
+            let caller = app.store.caller_for_post(account, post).await.unwrap().expect("the station chief's post");
+            let preview = wangge_store::ImportReport::default();
+            let new = wangge_store::NewImportJob {
+                within: None,
+                kind: Some(wangge_store::SheetKind::Houses),
+                file_name: "houses.csv",
+                file: b"code,address\n",
+                rows_total: 0,
+                preview: &preview,
+            };
+            app.store.create_import_job(&caller, new).await.unwrap().id
         },
         sv: crate::services::matrix_targets(&app, hongqiao, unit, resident).await,
     };

@@ -62,7 +62,7 @@ err-unknown-relation = Pick the relation to the household head.
 # Import from the web
 nav-imports = Import
 imports-title = Import from a spreadsheet
-imports-intro = Upload an XLSX or CSV file of areas, houses, households or residents. You see first what it would change; nothing is written until you confirm. Rows that match a stored record (by code or ID number) update it.
+imports-intro = Upload an XLSX or CSV file of areas, houses, households, residents or posts. You see first what it would change; nothing is written until you confirm. Rows that match a stored record (by code or ID number) update it.
 import-kind = Kind of records
 import-kind-auto = As the file's sheets say (workbook)
 import-kind-areas = Areas

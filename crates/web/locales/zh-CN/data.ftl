@@ -62,7 +62,7 @@ err-unknown-relation = 请选择与户主的关系。
 # 网页导入
 nav-imports = 导入
 imports-title = 从表格导入
-imports-intro = 上传区划、房屋、户或居民的 XLSX 或 CSV 文件。先看导入会改动什么，确认后才写入。与已有记录相符的行（按编码或身份证号）会更新该记录。
+imports-intro = 上传区划、房屋、户、居民或岗位的 XLSX 或 CSV 文件。先看导入会改动什么，确认后才写入。与已有记录相符的行（按编码或身份证号）会更新该记录。
 import-kind = 记录类别
 import-kind-auto = 按文件的工作表名（工作簿）
 import-kind-areas = 区划

@@ -63,6 +63,17 @@ async fn area_name(s: &WebState, scope: &Scope, area: Option<i64>) -> Result<Opt
     })
 }
 
+/// The registry export of a list page with its filters, without the format.
+fn export_href(kind: &str, params: &[(&str, Option<String>)]) -> String {
+    let mut href = format!("/api/v1/export?kind={kind}");
+    for (k, v) in params {
+        if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+            href.push_str(&format!("&{k}={}", crate::ctx::urlencode(v)));
+        }
+    }
+    href
+}
+
 // ---- households ----
 
 #[derive(Deserialize, Default)]
@@ -87,6 +98,8 @@ struct HouseholdsPage {
     without_head: bool,
     list: Paged<Household>,
     pager: Pager,
+    /// The export of this list (its filters), without the format.
+    export: String,
 }
 
 pub async fn households(State(s): State<WebState>, v: Viewer, Query(q): Query<HouseholdQuery>) -> Response {
@@ -101,6 +114,14 @@ pub async fn households(State(s): State<WebState>, v: Viewer, Query(q): Query<Ho
             ("without_head", if q.without_head == Some(true) { "true".into() } else { String::new() }),
         ];
         let pager = Pager::new("/households", &query, list.page, list.page_size, list.total);
+        let export = export_href(
+            "households",
+            &[
+                ("area_id", q.area.map(|a| a.to_string())),
+                ("q", q.q.clone()),
+                ("without_head", q.without_head.map(|w| w.to_string())),
+            ],
+        );
         Ok(v.page(HouseholdsPage {
             c: v.chrome(v.t("households-title"), "households"),
             q: q.q.unwrap_or_default(),
@@ -109,6 +130,7 @@ pub async fn households(State(s): State<WebState>, v: Viewer, Query(q): Query<Ho
             without_head: q.without_head == Some(true),
             list,
             pager,
+            export,
         }))
     }
     .await;
@@ -288,6 +310,8 @@ struct HousesPage {
     empty: bool,
     list: Paged<House>,
     pager: Pager,
+    /// The export of this list (its filters), without the format.
+    export: String,
 }
 
 pub async fn houses(State(s): State<WebState>, v: Viewer, Query(q): Query<HousesQuery>) -> Response {
@@ -302,6 +326,14 @@ pub async fn houses(State(s): State<WebState>, v: Viewer, Query(q): Query<Houses
             ("empty", if q.empty == Some(true) { "true".into() } else { String::new() }),
         ];
         let pager = Pager::new("/houses", &query, list.page, list.page_size, list.total);
+        let export = export_href(
+            "houses",
+            &[
+                ("area_id", q.area.map(|a| a.to_string())),
+                ("q", q.q.clone()),
+                ("empty", q.empty.map(|e| e.to_string())),
+            ],
+        );
         Ok(v.page(HousesPage {
             c: v.chrome(v.t("houses-title"), "houses"),
             q: q.q.unwrap_or_default(),
@@ -310,6 +342,7 @@ pub async fn houses(State(s): State<WebState>, v: Viewer, Query(q): Query<Houses
             empty: q.empty == Some(true),
             list,
             pager,
+            export,
         }))
     }
     .await;
@@ -374,6 +407,8 @@ struct ResidentsPage {
     list: Paged<Resident>,
     pager: Pager,
     l: Labels,
+    /// The export of this list (its filters), without the format.
+    export: String,
 }
 
 pub async fn residents(State(s): State<WebState>, v: Viewer, Query(q): Query<ResidentsQuery>) -> Response {
@@ -406,6 +441,16 @@ pub async fn residents(State(s): State<WebState>, v: Viewer, Query(q): Query<Res
             ("status", q.status.clone().unwrap_or_default()),
         ];
         let pager = Pager::new("/residents", &query, list.page, list.page_size, list.total);
+        let export = export_href(
+            "residents",
+            &[
+                ("area_id", q.area.map(|a| a.to_string())),
+                ("q", q.q.clone()),
+                ("id_number", q.id_number.clone()),
+                ("tag", q.tag.clone()),
+                ("status", q.status.clone()),
+            ],
+        );
         let tags = s.store.tag_kinds().await?.into_iter().map(|k| k.code).filter(|c| !hidden.contains(c)).collect();
         Ok(v.page(ResidentsPage {
             c: v.chrome(v.t("residents-title"), "residents"),
@@ -419,6 +464,7 @@ pub async fn residents(State(s): State<WebState>, v: Viewer, Query(q): Query<Res
             list,
             pager,
             l: Labels { lang: v.lang },
+            export,
         }))
     }
     .await;
