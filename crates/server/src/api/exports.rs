@@ -79,7 +79,7 @@ async fn export_wishes(
     ApiQuery(q): ApiQuery<WishExportQuery>,
 ) -> ApiResult<Response> {
     let format = super::data::format_of(q.format.as_deref())?;
-    let kind = ListKind::Wishes(WishFilter { state: q.state, within: None });
+    let kind = ListKind::Wishes(WishFilter { state: q.state, within: None, q: None });
     list_file(&s.store, &caller, kind, q.area_id, None, format).await
 }
 
@@ -105,7 +105,7 @@ async fn export_wishes_revealed(
 ) -> ApiResult<Response> {
     let purpose = purpose_of(&b.purpose)?;
     let format = super::data::format_of(b.format.as_deref())?;
-    let kind = ListKind::Wishes(WishFilter { state: b.state.clone(), within: None });
+    let kind = ListKind::Wishes(WishFilter { state: b.state.clone(), within: None, q: None });
     list_file(&s.store, &caller, kind, b.area_id, Some(purpose), format).await
 }
 
@@ -133,7 +133,8 @@ async fn export_entries(
     ApiQuery(q): ApiQuery<EntryExportQuery>,
 ) -> ApiResult<Response> {
     let format = super::data::format_of(q.format.as_deref())?;
-    let kind = ListKind::Entries(EntryFilter { account_id: q.account_id, state: q.state, kind: q.kind });
+    let kind =
+        ListKind::Entries(EntryFilter { account_id: q.account_id, state: q.state, kind: q.kind, ..Default::default() });
     list_file(&s.store, &caller, kind, q.area_id, None, format).await
 }
 
@@ -161,6 +162,11 @@ async fn export_entries_revealed(
 ) -> ApiResult<Response> {
     let purpose = purpose_of(&b.purpose)?;
     let format = super::data::format_of(b.format.as_deref())?;
-    let kind = ListKind::Entries(EntryFilter { account_id: b.account_id, state: b.state.clone(), kind: b.kind });
+    let kind = ListKind::Entries(EntryFilter {
+        account_id: b.account_id,
+        state: b.state.clone(),
+        kind: b.kind,
+        ..Default::default()
+    });
     list_file(&s.store, &caller, kind, b.area_id, Some(purpose), format).await
 }
