@@ -101,15 +101,14 @@ async fn world(app: TestApp) -> World {
 
 /// A resident of the grid with a household, and that household's code.
 async fn resident_of(app: &TestApp, grid: i64) -> (i64, i64, String) {
-    let r = sqlx::query_as::<_, (i64, i64, String)>(
+    sqlx::query_as::<_, (i64, i64, String)>(
         "SELECT r.id, r.unit_id, h.code FROM residents r JOIN households h ON h.id = r.household_id \
          WHERE r.grid_id = $1 ORDER BY r.id LIMIT 1",
     )
     .bind(grid)
     .fetch_one(app.store.pool())
     .await
-    .unwrap();
-    r
+    .unwrap()
 }
 
 /// A dispute reported on the hotline, routed to the community's station chief.

@@ -227,7 +227,7 @@ async fn collect(State(s): State<WebState>, v: Viewer, Form(f): Form<CollectForm
 /// What the viewer sees of a wish: in full as staff, masked as a volunteer.
 enum Seen {
     Staff(Box<Wish>),
-    Public(PublicWish),
+    Public(Box<PublicWish>),
 }
 
 /// Another area's wish is "not allowed", not "not found", when it exists.
@@ -236,7 +236,7 @@ async fn seen(s: &WebState, v: &Viewer, id: i64) -> Result<Seen, WebError> {
         return Ok(Seen::Staff(Box::new(w)));
     }
     match s.store.public_wish(&v.caller, id).await {
-        Ok(w) => Ok(Seen::Public(w)),
+        Ok(w) => Ok(Seen::Public(Box::new(w))),
         Err(StoreError::NotFound { .. }) if s.store.wish(&Caller::system(), id).await.is_ok() => {
             Err(WebError::Forbidden)
         }
@@ -274,7 +274,7 @@ async fn wish_page(
     let seen = seen(s, v, id).await?;
     let (w, full) = match seen {
         Seen::Staff(w) => (w.public.clone(), Some(*w)),
-        Seen::Public(w) => (w, None),
+        Seen::Public(w) => (*w, None),
     };
     let resident_name = match (&full, v.reader()) {
         (Some(f), Ok(scope)) => s.store.resident(scope, f.resident_id).await.ok().map(|r| r.name),
