@@ -624,6 +624,32 @@ impl Rules {
     }
 }
 
+/// Open cases like the case `id`, newest first.
+fn duplicates_sql(id: i64, like: Likeness) -> Sql {
+    let mut sql = Sql::new(
+        "SELECT id, number, state, area_path, owner_path, is_private, lat, lng, created_at FROM cases \
+         WHERE state NOT IN ('void', 'closed') AND id <> ",
+    );
+    sql.bind(id).push(" AND category_code = ").bind(like.category);
+    sql.push(" AND created_at >= ").bind(ts(like.created_at - TimeDelta::days(7)));
+    match like.grid {
+        Some(g) => sql.push(" AND grid_id = ").bind(g),
+        None => sql.push(" AND area_path = ").bind(like.area_path),
+    };
+    sql.push(" ORDER BY id DESC LIMIT 50");
+    sql
+}
+
+/// What makes two cases alike enough to be suggested as duplicates.
+struct Likeness {
+    category: String,
+    grid: Option<i64>,
+    area_path: String,
+    /// Latitude and longitude.
+    point: Option<(f64, f64)>,
+    created_at: DateTime<Utc>,
+}
+
 /// The record a case is filed for, written in the case's own transaction.
 pub(crate) enum CaseLink {
     None,
@@ -646,21 +672,6 @@ pub(crate) struct OwnerPost {
     pub level: Level,
 }
 
-async fn post_at(conn: &mut AnyConnection, area_path: &str, kind: PostKind) -> StoreResult<Option<OwnerPost>> {
-    let row = sqlx::query(
-        "SELECT id, area_id, area_path FROM posts WHERE area_path = $1 AND kind = $2 AND is_primary = 1 \
-         AND ended_on IS NULL",
-    )
-    .bind(area_path)
-    .bind(kind.as_str())
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(r) = row else { return Ok(None) };
-    let path: String = r.try_get("area_path")?;
-    let Some(level) = level_of_path(&path) else { return Ok(None) };
-    Ok(Some(OwnerPost { post_id: r.try_get("id")?, area_id: r.try_get("area_id")?, path, level }))
-}
-
 /// The paths of an area and its ancestors, deepest first.
 fn ancestors(path: &str) -> Vec<String> {
     let ids = wangge_core::area::path_ids(path);
@@ -670,30 +681,76 @@ fn ancestors(path: &str) -> Vec<String> {
         .collect()
 }
 
+/// The open primary posts at an area and at every area above it, read in one statement so
+/// that routing and climbing past vacant levels cost one round trip.
+#[derive(Debug, Default)]
+pub(crate) struct PostsAbove(Vec<(OwnerPost, String)>);
+
+impl PostsAbove {
+    /// The statement, its parameters numbered from `$first`, and the values to bind.
+    fn sql(area_path: &str, first: usize) -> (String, Vec<String>) {
+        let paths = ancestors(area_path);
+        let marks: Vec<String> = (0..paths.len()).map(|i| format!("${}", first + i)).collect();
+        let list = if marks.is_empty() { "NULL".to_string() } else { marks.join(", ") };
+        let sql = format!(
+            "SELECT id, area_id, area_path, kind FROM posts WHERE area_path IN ({list}) AND is_primary = 1 \
+             AND ended_on IS NULL"
+        );
+        (sql, paths)
+    }
+
+    async fn read(conn: &mut AnyConnection, area_path: &str) -> StoreResult<PostsAbove> {
+        let (sql, paths) = PostsAbove::sql(area_path, 1);
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for p in paths {
+            q = q.bind(p);
+        }
+        PostsAbove::from_rows(&q.fetch_all(&mut *conn).await?)
+    }
+
+    fn from_rows(rows: &[sqlx::any::AnyRow]) -> StoreResult<PostsAbove> {
+        let mut out = Vec::new();
+        for r in rows {
+            let path: String = r.try_get("area_path")?;
+            let (Some(level), Some(area_id)) = (level_of_path(&path), r.try_get::<Option<i64>, _>("area_id")?) else {
+                continue;
+            };
+            out.push((OwnerPost { post_id: r.try_get("id")?, area_id, path, level }, r.try_get("kind")?));
+        }
+        Ok(PostsAbove(out))
+    }
+
+    fn at(&self, area_path: &str, kind: PostKind) -> Option<OwnerPost> {
+        self.0.iter().find(|(p, k)| p.path == area_path && k == kind.as_str()).map(|(p, _)| p.clone())
+    }
+
+    /// The first post in charge at `path` or above it: vacant levels are passed over.
+    fn in_charge_from(&self, path: &str) -> Option<OwnerPost> {
+        ancestors(path).iter().find_map(|p| level_of_path(p).and_then(|level| self.at(p, post_in_charge(level))))
+    }
+
+    /// Routing's owner for a case at `area_path` (read with [`PostsAbove::read`] of that path).
+    fn route(&self, category: &Category, area_path: &str) -> Option<OwnerPost> {
+        if let Routing::Post(kind) = category.routing_rule() {
+            let community = ancestors(area_path).into_iter().find(|p| level_of_path(p) == Some(Level::Community));
+            if let Some(post) = community.and_then(|c| self.at(&c, kind)) {
+                return Some(post);
+            }
+        }
+        self.in_charge_from(area_path)
+    }
+}
+
 /// The first open post in charge at the area or above it (unit chief, grid chief, station
 /// chief, town, county): vacant levels are passed over.
 pub(crate) async fn in_charge_from(conn: &mut AnyConnection, path: &str) -> StoreResult<Option<OwnerPost>> {
-    for p in ancestors(path) {
-        let Some(level) = level_of_path(&p) else { continue };
-        if let Some(post) = post_at(conn, &p, post_in_charge(level)).await? {
-            return Ok(Some(post));
-        }
-    }
-    Ok(None)
+    Ok(PostsAbove::read(conn, path).await?.in_charge_from(path))
 }
 
 /// Routing's proposal for a case at `area_path`: the owner and whether it is clear enough to
 /// dispatch without a dispatcher.
 async fn route(conn: &mut AnyConnection, category: &Category, area_path: &str) -> StoreResult<Option<OwnerPost>> {
-    if let Routing::Post(kind) = category.routing_rule() {
-        let community = ancestors(area_path).into_iter().find(|p| level_of_path(p) == Some(Level::Community));
-        if let Some(c) = community
-            && let Some(post) = post_at(conn, &c, kind).await?
-        {
-            return Ok(Some(post));
-        }
-    }
-    in_charge_from(conn, area_path).await
+    Ok(PostsAbove::read(conn, area_path).await?.route(category, area_path))
 }
 
 async fn post_by_id(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<OwnerPost>> {
@@ -1225,9 +1282,10 @@ impl Store {
         let Some(path) = &c.owner_path else {
             return Err(StoreError::conflict(Some("move"), "bad_move", "the case has no owner to escalate from"));
         };
+        let posts = PostsAbove::read(conn, path).await?;
         for (i, p) in ancestors(path).into_iter().enumerate().skip(1) {
             let Some(level) = level_of_path(&p) else { continue };
-            if let Some(post) = post_at(conn, &p, post_in_charge(level)).await? {
+            if let Some(post) = posts.at(&p, post_in_charge(level)) {
                 return Ok((Some(post), i));
             }
         }
@@ -1278,7 +1336,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        self.follow_on(&mut tx, &rules, &mut c, kind, now, None).await?;
+        self.follow_on(&mut tx, &rules, &mut c, kind, now, None, None).await?;
         tx.commit().await?;
         self.case(caller, id).await
     }
@@ -1296,13 +1354,14 @@ impl Store {
         let mut step = self.prepare(&mut tx, &system, &c, kind, &input).await?;
         step.data.insert("by".into(), "reporter".into());
         self.step(&mut tx, &rules, &mut c, &system, step, now, None).await?;
-        self.follow_on(&mut tx, &rules, &mut c, kind, now, None).await?;
+        self.follow_on(&mut tx, &rules, &mut c, kind, now, None, None).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// What the system does after a move: dispatch a filed case whose route is clear, close a
     /// verified case with a good rating, reopen on a low one, wait for a rating otherwise.
+    #[allow(clippy::too_many_arguments)] // the move's context, where its writes go, and the posts read
     async fn follow_on(
         &self,
         conn: &mut AnyConnection,
@@ -1311,6 +1370,7 @@ impl Store {
         kind: MoveKind,
         now: DateTime<Utc>,
         mut later: Option<&mut Deferred>,
+        posts: Option<PostsAbove>,
     ) -> StoreResult<()> {
         let system = Caller::system();
         let plain = |mv| Step { mv, reason: None, data: serde_json::Map::new(), owner: None, climbed: 0 };
@@ -1323,7 +1383,11 @@ impl Store {
                     Some(cat) => cat,
                     None => Store::category_on(conn, &c.category).await?,
                 };
-                if let Some(p) = route(conn, &cat, &c.area_path).await? {
+                let posts = match posts {
+                    Some(p) => p,
+                    None => PostsAbove::read(conn, &c.area_path).await?,
+                };
+                if let Some(p) = posts.route(&cat, &c.area_path) {
                     let mut s = plain(Move::Dispatch { owner_level: p.level });
                     s.owner = Some(p);
                     self.step(conn, rules, c, &system, s, now, later.as_deref_mut()).await?;
@@ -1603,55 +1667,82 @@ impl Store {
         let channel = new.channel;
         let photos = new.photos;
         let (store, caller_id, cat_code, is_private) = (self.clone(), caller.clone(), cat.code.clone(), cat.is_private);
+        let like = Likeness {
+            category: cat.code.clone(),
+            grid: grid_id,
+            area_path: area.path.clone(),
+            point,
+            created_at: now,
+        };
 
         // One transaction, shared on SQLite with the intakes that wait beside it (group commit).
         let (id, linked) = self
             .write_grouped(move |tx| {
                 Box::pin(async move {
                     let caller = &caller_id;
-                let machine = Machine::new(0);
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO cases (county_id, grid_id, number, state, category_code, is_private, severity, channel, \
-                     description, answers, area_id, area_path, house_id, household_id, lat, lng, routing_note, escalation_level, \
-                     reporters, priority, machine, created_at, updated_at) VALUES ($1, $2, $3, 'received', $4, $5, $6, $7, $8, $9, \
-                     $10, $11, $12, $13, $14, $15, $16, 0, 1, 0, $17, $18, $18) RETURNING id",
-                )
-                .bind(area.county_id)
-                .bind(grid_id)
-                .bind(format!("pending-{}", crate::accounts::random_token()))
-                .bind(&cat_code)
-                .bind(i64::from(is_private))
-                .bind(severity.as_str())
-                .bind(channel.as_str())
-                .bind(&description)
-                .bind(&answers)
-                .bind(area.id)
-                .bind(&area.path)
-                .bind(house_id)
-                .bind(household_id)
-                .bind(point.map(|p| p.0))
-                .bind(point.map(|p| p.1))
-                .bind(note.clone())
-                .bind(serde_json::to_string(&machine).expect("the machine serialises"))
-                .bind(ts(now))
-                .fetch_one(&mut *tx)
-                .await?;
+                let insert = "INSERT INTO cases (county_id, grid_id, number, state, category_code, is_private, severity, \
+                    channel, description, answers, area_id, area_path, house_id, household_id, lat, lng, routing_note, \
+                    escalation_level, reporters, priority, machine, created_at, updated_at) VALUES ($1, $2, $3, 'received', \
+                    $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 0, 1, 0, $17, $18, $18)";
+                let bind_insert = |q: sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments>| {
+                    q.bind(area.county_id)
+                        .bind(grid_id)
+                        .bind(format!("pending-{}", crate::accounts::random_token()))
+                        .bind(cat_code.clone())
+                        .bind(i64::from(is_private))
+                        .bind(severity.as_str())
+                        .bind(channel.as_str())
+                        .bind(description.clone())
+                        .bind(answers.clone())
+                        .bind(area.id)
+                        .bind(area.path.clone())
+                        .bind(house_id)
+                        .bind(household_id)
+                        .bind(point.map(|p| p.0))
+                        .bind(point.map(|p| p.1))
+                        .bind(note.clone())
+                        .bind(serde_json::to_string(&Machine::new(0)).expect("the machine serialises"))
+                        .bind(ts(now))
+                };
                 // The number: the local date and the id, unique because the id is. Being guessable,
                 // it shows nothing to the public without the follow token.
-                let number = format!("{}{:06}", to_local(now).format("%Y%m%d"), id);
-                let machine = Machine::new(id);
-                // The number and the row read back in one statement; the writes after it whose
-                // results no one reads go together at the end.
-                let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "UPDATE cases SET number = $1, machine = $2, follow_token_hash = $3 WHERE id = $4 RETURNING {ROW_COLUMNS}"
-                )))
-                .bind(&number)
-                .bind(serde_json::to_string(&machine).expect("the machine serialises"))
-                .bind(&follow_hash)
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
+                let day = to_local(now).format("%Y%m%d").to_string();
+                let (row, posts) = if store.engine == Engine::Sqlite {
+                    // One round trip: the number and the machine follow from the id SQLite gave,
+                    // and the posts that routing may choose come with them.
+                    let (above, paths) = PostsAbove::sql(&area.path, 21);
+                    let sql = format!(
+                        "{insert}; UPDATE cases SET number = $19 || printf('%06d', id), machine = json_set(machine, '$.id', id), \
+                         follow_token_hash = $20 WHERE id = last_insert_rowid() RETURNING {ROW_COLUMNS}; {above}"
+                    );
+                    let mut q = bind_insert(sqlx::query(sqlx::AssertSqlSafe(sql))).bind(day).bind(follow_hash.clone());
+                    for p in paths {
+                        q = q.bind(p);
+                    }
+                    // `fetch_one` of the Any driver would look at the first statement only.
+                    let mut rows = q.fetch_all(&mut *tx).await?;
+                    let posts = PostsAbove::from_rows(rows.get(1..).unwrap_or_default())?;
+                    rows.truncate(1);
+                    (rows.pop().ok_or(StoreError::Db(sqlx::Error::RowNotFound))?, Some(posts))
+                } else {
+                    let id: i64 = bind_insert(sqlx::query(sqlx::AssertSqlSafe(format!("{insert} RETURNING id"))))
+                        .fetch_one(&mut *tx)
+                        .await?
+                        .try_get(0)?;
+                    // The row read back with its number in the same statement.
+                    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "UPDATE cases SET number = $1, machine = $2, follow_token_hash = $3 WHERE id = $4 RETURNING {ROW_COLUMNS}"
+                    )))
+                    .bind(format!("{day}{id:06}"))
+                    .bind(serde_json::to_string(&Machine::new(id)).expect("the machine serialises"))
+                    .bind(follow_hash.clone())
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    (row, None)
+                };
                 let mut c = row_from(&row)?;
+                let (id, number) = (c.id, c.number.clone());
                 let mut later = Deferred::default();
                 let mut reporter = Sql::new(
                     "INSERT INTO case_reporters (case_id, county_id, kind, resident_id, name, phone_sealed, phone_last4, \
@@ -1709,7 +1800,7 @@ impl Store {
                             store.step(&mut *tx, &rules, &mut c, &Caller::system(), s, now, Some(&mut later)).await?;
                         }
                         None => {
-                            store.follow_on(&mut *tx, &rules, &mut c, MoveKind::Accept, now, Some(&mut later)).await?
+                            store.follow_on(&mut *tx, &rules, &mut c, MoveKind::Accept, now, Some(&mut later), posts).await?
                         }
                     }
                 }
@@ -1738,7 +1829,7 @@ impl Store {
             })
         })
         .await?;
-        let duplicates = self.duplicates(caller, id).await?;
+        let duplicates = self.duplicates_of(caller, id, like).await?;
         let case = self.case(caller, id).await?;
         let intake = Intake { case, promise_zh: cat.promise_zh, promise_en: cat.promise_en, duplicates, follow_token };
         Ok((intake, linked))
@@ -1763,22 +1854,20 @@ impl Store {
             .bind(id)
             .fetch_one(&self.pool)
             .await?;
-        let cat: String = r.try_get("category_code")?;
-        let grid: Option<i64> = r.try_get("grid_id")?;
-        let path: String = r.try_get("area_path")?;
-        let (lat, lng): (Option<f64>, Option<f64>) = (r.try_get("lat")?, r.try_get("lng")?);
-        let since =
-            parse_ts(&r.try_get::<String, _>("created_at")?).map(|t| ts(t - TimeDelta::days(7))).unwrap_or_default();
-        let mut sql = Sql::new(
-            "SELECT id, number, state, area_path, owner_path, is_private, lat, lng, created_at FROM cases \
-             WHERE state NOT IN ('void', 'closed') AND id <> ",
-        );
-        sql.bind(id).push(" AND category_code = ").bind(cat).push(" AND created_at >= ").bind(since);
-        match grid {
-            Some(g) => sql.push(" AND grid_id = ").bind(g),
-            None => sql.push(" AND area_path = ").bind(path),
+        let like = Likeness {
+            category: r.try_get("category_code")?,
+            grid: r.try_get("grid_id")?,
+            area_path: r.try_get("area_path")?,
+            point: r.try_get::<Option<f64>, _>("lat")?.zip(r.try_get::<Option<f64>, _>("lng")?),
+            created_at: parse_ts(&r.try_get::<String, _>("created_at")?).unwrap_or_default(),
         };
-        sql.push(" ORDER BY id DESC LIMIT 50");
+        self.duplicates_of(caller, id, like).await
+    }
+
+    /// [`Store::duplicates`] of a case whose fields the caller holds (intake just wrote them).
+    async fn duplicates_of(&self, caller: &Caller, id: i64, like: Likeness) -> StoreResult<Vec<DuplicateHint>> {
+        let (lat, lng) = (like.point.map(|p| p.0), like.point.map(|p| p.1));
+        let sql = duplicates_sql(id, like);
         let mut out = Vec::new();
         for r in sql.query().fetch_all(&self.pool).await? {
             let (area, owner): (String, Option<String>) = (r.try_get("area_path")?, r.try_get("owner_path")?);
@@ -2119,6 +2208,44 @@ mod tests {
         assert_eq!(ancestors("/1/7/42/"), vec!["/1/7/42/", "/1/7/", "/1/"]);
         assert!(ancestors("/").is_empty());
         assert!((metres((25.0, 118.0), (25.0, 118.001)) - 100.8).abs() < 1.0);
+    }
+
+    #[test]
+    fn the_first_post_in_charge_is_found_past_vacant_levels() {
+        let post = |id: i64, path: &str, kind: PostKind| {
+            let level = level_of_path(path).unwrap();
+            (OwnerPost { post_id: id, area_id: id, path: path.into(), level }, kind.as_str().to_string())
+        };
+        // The unit is vacant, and the grid holds a post of another kind than its chief.
+        let posts = PostsAbove(vec![
+            post(1, "/1/", PostKind::Admin),
+            post(3, "/1/2/3/", PostKind::StationChief),
+            post(4, "/1/2/3/4/", PostKind::UnitChief),
+        ]);
+        assert_eq!(posts.in_charge_from("/1/2/3/4/5/").map(|p| p.post_id), Some(3), "grid and unit are vacant");
+        assert_eq!(posts.in_charge_from("/1/2/").map(|p| p.post_id), Some(1));
+        assert!(PostsAbove::default().in_charge_from("/1/2/3/").is_none());
+    }
+
+    /// Each intake looks for duplicates: the open cases of its grid and category must come
+    /// from their partial index, not from every recent case of the category.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn duplicate_suggestions_read_the_grid_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("d.db").display());
+        let store = Store::open(&url, crate::StoreOptions::default()).await.unwrap();
+        let like = Likeness {
+            category: "parking".into(),
+            grid: Some(4),
+            area_path: "/1/2/3/4/".into(),
+            point: None,
+            created_at: Utc::now(),
+        };
+        let mut sql = duplicates_sql(1, like);
+        sql.text = format!("EXPLAIN QUERY PLAN {}", sql.text);
+        let plan: Vec<String> =
+            sql.query().fetch_all(store.pool()).await.unwrap().iter().map(|r| r.get::<String, _>("detail")).collect();
+        assert!(plan.iter().any(|d| d.contains("cases_open_grid_category")), "{plan:?}");
     }
 
     #[test]

@@ -26,6 +26,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
     Migration { version: 10, name: "lists", sql: include_str!("../migrations/sqlite/0010_lists.sql") },
     Migration { version: 11, name: "stars", sql: include_str!("../migrations/sqlite/0011_stars.sql") },
     Migration { version: 12, name: "import_jobs", sql: include_str!("../migrations/sqlite/0012_import_jobs.sql") },
+    Migration {
+        version: 13,
+        name: "case_duplicates",
+        sql: include_str!("../migrations/sqlite/0013_case_duplicates.sql"),
+    },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -41,6 +46,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
     Migration { version: 10, name: "lists", sql: include_str!("../migrations/postgres/0010_lists.sql") },
     Migration { version: 11, name: "stars", sql: include_str!("../migrations/postgres/0011_stars.sql") },
     Migration { version: 12, name: "import_jobs", sql: include_str!("../migrations/postgres/0012_import_jobs.sql") },
+    Migration {
+        version: 13,
+        name: "case_duplicates",
+        sql: include_str!("../migrations/postgres/0013_case_duplicates.sql"),
+    },
 ];
 
 pub(crate) async fn apply(pool: &AnyPool, engine: Engine) -> StoreResult<()> {

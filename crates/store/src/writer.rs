@@ -54,8 +54,21 @@ impl GroupWriter {
             None => job,
         };
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(store.pool.clone(), store.write_gate.clone(), self.counts.clone(), rx));
-        tx.send(job).unwrap_or_else(|_| unreachable!("the receiver was just made"));
+        let (pool, gate, counts) = (store.pool.clone(), store.write_gate.clone(), self.counts.clone());
+        // A thread of its own: every statement of a batch waits for its answer, and on the
+        // shared runtime each wake-up queued behind the HTTP work of every waiting request.
+        let started = std::thread::Builder::new().name("wangge-writer".into()).spawn(move || {
+            match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => rt.block_on(run(pool, gate, counts, rx)),
+                // Dropping the receiver answers every waiting body that the writer stopped.
+                Err(e) => tracing::error!(error = %e, "group commit: the writer's runtime did not start"),
+            }
+        });
+        if let Err(e) = started {
+            tracing::error!(error = %e, "group commit: the writer's thread did not start");
+            return;
+        }
+        tx.send(job).unwrap_or_else(|_| unreachable!("the receiver is held by the thread just started"));
         *slot = Some(tx);
     }
 }
@@ -126,22 +139,34 @@ async fn run(
         let mut answers: Vec<Answer> = Vec::new();
         let mut next = Some(first);
         let mut broken = None;
+        // Whether the body before was kept: its end goes with the next body's savepoint, one
+        // round trip less for each body.
+        let mut ended: Option<bool> = None;
         while let Some(job) = next.take() {
-            if let Err(e) = tx.execute("SAVEPOINT grouped").await {
+            let begin = match ended.take() {
+                None => "SAVEPOINT grouped",
+                Some(true) => "RELEASE grouped; SAVEPOINT grouped",
+                Some(false) => "ROLLBACK TO grouped; RELEASE grouped; SAVEPOINT grouped",
+            };
+            if let Err(e) = tx.execute(begin).await {
                 refuse(job, &e);
                 broken = Some(e.to_string());
                 break;
             }
             let ran = job(&mut tx).await;
-            let end = if ran.is_ok() { "RELEASE grouped" } else { "ROLLBACK TO grouped; RELEASE grouped" };
+            ended = Some(ran.is_ok());
             // Answered after the commit below, with the commit's outcome.
             answers.extend(ran.ok());
-            if let Err(e) = tx.execute(end).await {
-                broken = Some(e.to_string());
-                break;
-            }
             if answers.len() < MAX_BATCH {
                 next = jobs.try_recv().ok();
+            }
+        }
+        if broken.is_none()
+            && let Some(kept) = ended
+        {
+            let end = if kept { "RELEASE grouped" } else { "ROLLBACK TO grouped; RELEASE grouped" };
+            if let Err(e) = tx.execute(end).await {
+                broken = Some(e.to_string());
             }
         }
         let outcome = match broken {
