@@ -1804,7 +1804,6 @@ impl Store {
                         }
                     }
                 }
-                later.flush(&mut *tx, store.engine).await?;
                 let linked = match link {
                     CaseLink::None => None,
                     CaseLink::FollowUp { decision_id, meeting_id, action, area_path } => {
@@ -1825,7 +1824,8 @@ impl Store {
                     }
                     CaseLink::Visit(v) => Some(v.insert(&mut *tx, caller, Some(id)).await?),
                 };
-                Ok((id, linked))
+                // The writes kept go with the writer's next statement.
+                Ok(((id, linked), later))
             })
         })
         .await?;

@@ -134,6 +134,20 @@ impl Deferred {
         self.writes.push(sql);
     }
 
+    /// Every write kept as one multi-statement text (SQLite only: PostgreSQL takes one
+    /// statement with parameters at a time); `None` when nothing was kept.
+    pub fn joined(self) -> Option<Sql> {
+        let mut all = Sql::default();
+        for w in self.writes {
+            if !all.text.is_empty() {
+                all.text.push_str(";\n");
+            }
+            shift_placeholders(&mut all.text, &w.text, all.args.len());
+            all.args.extend(w.args);
+        }
+        (!all.text.is_empty()).then_some(all)
+    }
+
     /// Sends every write kept, in the order they were made.
     pub async fn flush(&mut self, conn: &mut sqlx::AnyConnection, engine: crate::Engine) -> crate::StoreResult<()> {
         let writes = std::mem::take(&mut self.writes);
@@ -143,15 +157,7 @@ impl Deferred {
             }
             return Ok(());
         }
-        let mut all = Sql::default();
-        for w in writes {
-            if !all.text.is_empty() {
-                all.text.push_str(";\n");
-            }
-            shift_placeholders(&mut all.text, &w.text, all.args.len());
-            all.args.extend(w.args);
-        }
-        if !all.text.is_empty() {
+        if let Some(all) = (Deferred { writes }).joined() {
             all.query().execute(&mut *conn).await?;
         }
         Ok(())

@@ -11,9 +11,10 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use sqlx::{AnyConnection, AnyPool, Executor};
+use sqlx::{AnyConnection, AnyPool};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::sql::{Deferred, Sql};
 use crate::{Engine, Store, StoreError, StoreResult};
 
 /// A future that borrows the writer's connection.
@@ -22,8 +23,9 @@ pub(crate) type ConnFuture<'c, T> = Pin<Box<dyn Future<Output = T> + Send + 'c>>
 /// What a body leaves once it has run: the answer to send when its batch's commit is known.
 type Answer = Box<dyn FnOnce(Result<(), String>) + Send>;
 
-/// A body as the writer runs it: `Err` when it failed (and was answered with its error).
-type Job = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> ConnFuture<'c, Result<Answer, ()>> + Send>;
+/// A body as the writer runs it: its answer and the writes it left for the writer to send,
+/// or `Err` when it failed (and was answered with its error).
+type Job = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> ConnFuture<'c, Result<(Answer, Option<Sql>), ()>> + Send>;
 
 /// More than this many bodies in one transaction only delay the first answers.
 const MAX_BATCH: usize = 256;
@@ -84,15 +86,18 @@ impl Store {
     /// Runs `body` in a write transaction and answers once it is durable. On SQLite the
     /// transaction is shared with the other bodies waiting at that moment (group commit), so
     /// `body` must write only through the connection it is given and must not take
-    /// [`Store::write_tx`] itself.
+    /// [`Store::write_tx`] itself. The writes `body` returns as [`Deferred`] are sent after it,
+    /// on SQLite together with the next body's savepoint; should they fail, the body is undone
+    /// and its caller gets the error.
     pub(crate) async fn write_grouped<T, F>(&self, body: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut AnyConnection) -> ConnFuture<'c, StoreResult<T>> + Send + 'static,
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> ConnFuture<'c, StoreResult<(T, Deferred)>> + Send + 'static,
     {
         if self.engine == Engine::Postgres {
             let mut tx = self.write_tx().await?;
-            let value = body(&mut tx).await?;
+            let (value, mut later) = body(&mut tx).await?;
+            later.flush(&mut tx, self.engine).await?;
             tx.commit().await?;
             return Ok(value);
         }
@@ -100,9 +105,12 @@ impl Store {
         let job: Job = Box::new(move |conn| {
             Box::pin(async move {
                 match body(conn).await {
-                    Ok(value) => Ok(Box::new(move |committed: Result<(), String>| {
-                        let _ = send.send(committed.map(|()| value).map_err(commit_error));
-                    }) as Answer),
+                    Ok((value, later)) => Ok((
+                        Box::new(move |committed: Result<(), String>| {
+                            let _ = send.send(committed.map(|()| value).map_err(commit_error));
+                        }) as Answer,
+                        later.joined(),
+                    )),
                     Err(e) => {
                         let _ = send.send(Err(e));
                         Err(())
@@ -139,35 +147,32 @@ async fn run(
         let mut answers: Vec<Answer> = Vec::new();
         let mut next = Some(first);
         let mut broken = None;
-        // Whether the body before was kept: its end goes with the next body's savepoint, one
-        // round trip less for each body.
-        let mut ended: Option<bool> = None;
+        // How the body before ended: kept (with the writes it left) or failed. Its end goes
+        // with the next body's savepoint, one round trip less for each body.
+        let mut ended: Option<Result<Option<Sql>, ()>> = None;
         while let Some(job) = next.take() {
-            let begin = match ended.take() {
-                None => "SAVEPOINT grouped",
-                Some(true) => "RELEASE grouped; SAVEPOINT grouped",
-                Some(false) => "ROLLBACK TO grouped; RELEASE grouped; SAVEPOINT grouped",
-            };
-            if let Err(e) = tx.execute(begin).await {
+            if let Err(e) = end_body(&mut tx, &mut ended, &mut answers, "SAVEPOINT grouped").await {
                 refuse(job, &e);
                 broken = Some(e.to_string());
                 break;
             }
-            let ran = job(&mut tx).await;
-            ended = Some(ran.is_ok());
-            // Answered after the commit below, with the commit's outcome.
-            answers.extend(ran.ok());
+            ended = Some(match job(&mut tx).await {
+                Ok((answer, later)) => {
+                    // Answered after the commit below, with the commit's outcome.
+                    answers.push(answer);
+                    Ok(later)
+                }
+                Err(()) => Err(()),
+            });
             if answers.len() < MAX_BATCH {
                 next = jobs.try_recv().ok();
             }
         }
         if broken.is_none()
-            && let Some(kept) = ended
+            && ended.is_some()
+            && let Err(e) = end_body(&mut tx, &mut ended, &mut answers, "").await
         {
-            let end = if kept { "RELEASE grouped" } else { "ROLLBACK TO grouped; RELEASE grouped" };
-            if let Err(e) = tx.execute(end).await {
-                broken = Some(e.to_string());
-            }
+            broken = Some(e.to_string());
         }
         let outcome = match broken {
             None => tx.commit().await.map_err(|e| e.to_string()),
@@ -182,6 +187,46 @@ async fn run(
             answer(outcome.clone());
         }
     }
+}
+
+/// Ends the body before (its writes and release, or its rollback), then sends `then`, in one
+/// round trip. When the kept body's writes fail, it is rolled back and answered with the error,
+/// and the batch goes on; an error left is one the batch cannot survive.
+async fn end_body(
+    conn: &mut AnyConnection,
+    ended: &mut Option<Result<Option<Sql>, ()>>,
+    answers: &mut Vec<Answer>,
+    then: &str,
+) -> Result<(), sqlx::Error> {
+    let (mut sql, left_writes) = match ended.take() {
+        None => (Sql::default(), false),
+        Some(Err(())) => (Sql::new("ROLLBACK TO grouped; RELEASE grouped"), false),
+        Some(Ok(None)) => (Sql::new("RELEASE grouped"), false),
+        Some(Ok(Some(mut writes))) => {
+            writes.push(";\nRELEASE grouped");
+            (writes, true)
+        }
+    };
+    if !then.is_empty() {
+        sql.push(if sql.text.is_empty() { "" } else { "; " }).push(then);
+    }
+    if sql.text.is_empty() {
+        return Ok(());
+    }
+    let Err(e) = sql.query().execute(&mut *conn).await else { return Ok(()) };
+    if !left_writes {
+        return Err(e);
+    }
+    // The kept body's own writes failed, inside its savepoint: undo it alone.
+    let mut undo = Sql::new("ROLLBACK TO grouped; RELEASE grouped");
+    if !then.is_empty() {
+        undo.push("; ").push(then);
+    }
+    undo.query().execute(&mut *conn).await?;
+    if let Some(answer) = answers.pop() {
+        answer(Err(e.to_string()));
+    }
+    Ok(())
 }
 
 /// A job that could not run: dropping it answers its caller that the writer stopped.
@@ -224,7 +269,7 @@ mod tests {
                                 return Err(StoreError::invalid("n", "test", "refused after writing"));
                             }
                             note(conn, n + 1000).await?;
-                            Ok(n)
+                            Ok((n, Deferred::default()))
                         })
                     })
                     .await
@@ -252,5 +297,56 @@ mod tests {
         let (commits, bodies) = store.group_commits();
         assert_eq!(bodies, expected.len() as u64);
         assert!(commits < bodies, "{commits} commits for {bodies} bodies: nothing was grouped");
+    }
+
+    /// The writes a body leaves for later go with the next savepoint; when they fail, that body
+    /// alone is undone and told, and the bodies around it stay.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_body_whose_later_writes_fail_is_undone_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("w.db").display());
+        let store = Store::open(&url, StoreOptions::default()).await.unwrap();
+        let mut waiting = Vec::new();
+        for n in 0..120_i64 {
+            let store = store.clone();
+            waiting.push(tokio::spawn(async move {
+                store
+                    .write_grouped(move |conn| {
+                        Box::pin(async move {
+                            note(conn, n).await?;
+                            let mut later = Deferred::default();
+                            let mut sql = Sql::new(
+                                "INSERT INTO audit_events (at, action, entity, entity_id, area_path) \
+                                 VALUES ('2026-01-01T00:00:00Z', 'test', 'writer', ",
+                            );
+                            sql.bind(n + 1000).push(", '/')");
+                            later.push(sql);
+                            if n % 5 == 2 {
+                                // Fails when it is sent, after the body has returned.
+                                later.push(Sql::new("INSERT INTO no_such_table VALUES (1)"));
+                            }
+                            Ok((n, later))
+                        })
+                    })
+                    .await
+            }));
+        }
+        let mut kept = Vec::new();
+        for w in waiting {
+            if let Ok(n) = w.await.unwrap() {
+                kept.push(n);
+            }
+        }
+        let expected: Vec<i64> = (0..120).filter(|n| n % 5 != 2).collect();
+        kept.sort_unstable();
+        assert_eq!(kept, expected, "every body but those whose later writes failed");
+        let mut stored: Vec<i64> = sqlx::query_scalar("SELECT entity_id FROM audit_events WHERE entity = 'writer'")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        stored.sort_unstable();
+        let mut want: Vec<i64> = expected.iter().flat_map(|n| [*n, n + 1000]).collect();
+        want.sort_unstable();
+        assert_eq!(stored, want, "a failed body left neither its own row nor its later ones");
     }
 }
