@@ -627,35 +627,43 @@ async fn decision_guard(s: &WebState, v: &Viewer, id: i64, pairs: &[(String, Str
     decision_scoped(s, v, id).await
 }
 
+/// A form of a decision: checked, then `act`; back at the decision when it is done, else the
+/// meeting's page again with the form as it was sent and what was wrong.
+async fn on_decision<F, Fut>(s: &WebState, v: &Viewer, id: i64, pairs: &[(String, String)], act: F) -> Response
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<(), StoreError>>,
+{
+    let r = async {
+        let d = decision_guard(s, v, id, pairs).await?;
+        match act().await {
+            Ok(()) => Ok(Redirect::to(&format!("/meetings/{}#decision-{id}", d.meeting_id)).into_response()),
+            Err(e) => refused(s, v, d.meeting_id, &id.to_string(), pairs, e).await,
+        }
+    }
+    .await;
+    respond(v, r)
+}
+
 async fn vote(
     State(s): State<WebState>,
     v: Viewer,
     Path(id): Path<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let r = async {
-        let d = decision_guard(&s, &v, id, &pairs).await?;
-        let form = id.to_string();
+    on_decision(&s, &v, id, &pairs, || async {
         let Ok(resident_id) = field(&pairs, "resident_id").trim().parse::<i64>() else {
-            let e = own_refusal("resident_id", v.t("lr-resident-needed"));
-            return refused(&s, &v, d.meeting_id, &form, &pairs, e).await;
+            return Err(own_refusal("resident_id", v.t("lr-resident-needed")));
         };
         let choice = match field(&pairs, "choice") {
             "yes" => Choice::Yes,
             "no" => Choice::No,
             "abstain" => Choice::Abstain,
-            _ => {
-                let e = own_refusal("choice", v.t("lr-choice-needed"));
-                return refused(&s, &v, d.meeting_id, &form, &pairs, e).await;
-            }
+            _ => return Err(own_refusal("choice", v.t("lr-choice-needed"))),
         };
-        match s.store.vote(&v.caller, id, resident_id, choice).await {
-            Ok(_) => Ok(Redirect::to(&format!("/meetings/{}#decision-{id}", d.meeting_id)).into_response()),
-            Err(e) => refused(&s, &v, d.meeting_id, &form, &pairs, e).await,
-        }
-    }
-    .await;
-    respond(&v, r)
+        s.store.vote(&v.caller, id, resident_id, choice).await.map(|_| ())
+    })
+    .await
 }
 
 /// Closes the ballot: confirmed first, as no ballot is taken after.
@@ -665,20 +673,13 @@ async fn close_vote(
     Path(id): Path<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let r = async {
-        let d = decision_guard(&s, &v, id, &pairs).await?;
-        let form = id.to_string();
+    on_decision(&s, &v, id, &pairs, || async {
         if field(&pairs, "confirm") != "yes" {
-            let e = own_refusal("confirm", v.t("lr-close-vote-unconfirmed"));
-            return refused(&s, &v, d.meeting_id, &form, &pairs, e).await;
+            return Err(own_refusal("confirm", v.t("lr-close-vote-unconfirmed")));
         }
-        match s.store.close_vote(&v.caller, id).await {
-            Ok(_) => Ok(Redirect::to(&format!("/meetings/{}#decision-{id}", d.meeting_id)).into_response()),
-            Err(e) => refused(&s, &v, d.meeting_id, &form, &pairs, e).await,
-        }
-    }
-    .await;
-    respond(&v, r)
+        s.store.close_vote(&v.caller, id).await.map(|_| ())
+    })
+    .await
 }
 
 /// A follow-up action of an adopted decision, filed as a case in one step.
@@ -688,9 +689,7 @@ async fn follow_up(
     Path(id): Path<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let r = async {
-        let d = decision_guard(&s, &v, id, &pairs).await?;
-        let form = id.to_string();
+    on_decision(&s, &v, id, &pairs, || async {
         let code = field(&pairs, "household_code").trim();
         let new = NewFollowUp {
             action: field(&pairs, "action").to_string(),
@@ -698,11 +697,7 @@ async fn follow_up(
             household_code: (!code.is_empty()).then(|| code.to_string()),
             area_id: None,
         };
-        match s.store.add_follow_up(&v.caller, id, new).await {
-            Ok(_) => Ok(Redirect::to(&format!("/meetings/{}#decision-{id}", d.meeting_id)).into_response()),
-            Err(e) => refused(&s, &v, d.meeting_id, &form, &pairs, e).await,
-        }
-    }
-    .await;
-    respond(&v, r)
+        s.store.add_follow_up(&v.caller, id, new).await.map(|_| ())
+    })
+    .await
 }
