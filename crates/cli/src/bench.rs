@@ -268,9 +268,7 @@ async fn import_csv(engine: &str, residents: usize, settings: &Settings, common:
     let started = Instant::now();
     let mut sheets = Vec::new();
     for f in &files {
-        let bytes = std::fs::read(f)?;
-        let name = f.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
-        sheets.extend(wangge_data::read_sheets(&bytes, &name, None)?);
+        sheets.extend(wangge_data::read_file(f, None)?);
     }
     let read = started.elapsed().as_secs_f64();
     let report = store
