@@ -245,7 +245,34 @@ impl Errors<'_> {
 pub fn parse_day(s: &str) -> Option<NaiveDate> {
     let s = s.trim();
     let s = s.split(['T', ' ']).next().unwrap_or(s);
-    ["%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d"].iter().find_map(|f| NaiveDate::parse_from_str(s, f).ok())
+    fast_day(s).or_else(|| {
+        ["%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d"].iter().find_map(|f| NaiveDate::parse_from_str(s, f).ok())
+    })
+}
+
+/// `YYYY-MM-DD` (or `/`, `.`) and `YYYYMMDD` without chrono's format parser: a million rows
+/// of several dates each add up.
+fn fast_day(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| {
+        b[r].iter().try_fold(0u32, |n, c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+    };
+    let (y, m, d) = match b.len() {
+        10 if b[4] == b[7] && matches!(b[4], b'-' | b'/' | b'.') => (num(0..4)?, num(5..7)?, num(8..10)?),
+        8 => (num(0..4)?, num(4..6)?, num(6..8)?),
+        _ => return None,
+    };
+    NaiveDate::from_ymd_opt(y as i32, m, d)
+}
+
+/// `YYYY-MM-DD`.
+fn iso_day(d: NaiveDate) -> String {
+    use chrono::Datelike;
+    if (0..=9999).contains(&d.year()) {
+        format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
+    } else {
+        d.format("%Y-%m-%d").to_string()
+    }
 }
 
 fn date_cell(e: &mut Errors, row: u32, field: &str, v: Option<&str>, not_future: bool) -> Result<Option<String>, ()> {
@@ -255,7 +282,7 @@ fn date_cell(e: &mut Errors, row: u32, field: &str, v: Option<&str>, not_future:
             e.add(row, field, "in_future", format!("{field} {v} is in the future"));
             Err(())
         }
-        Some(d) => Ok(Some(d.format("%Y-%m-%d").to_string())),
+        Some(d) => Ok(Some(iso_day(d))),
         None => {
             e.add(row, field, "bad_date", format!("{field} {v:?} is not a date as YYYY-MM-DD"));
             Err(())
@@ -377,7 +404,7 @@ fn parse_resident(
     let mut birth_date =
         date_cell(e, row, "birth_date", c.get("birth_date"), true).ok().flatten();
     if let Some(id) = &id_number {
-        let from_id = id.birth_date().format("%Y-%m-%d").to_string();
+        let from_id = iso_day(id.birth_date());
         if birth_date.as_ref().is_some_and(|b| *b != from_id) {
             e.add(
                 row,
@@ -584,7 +611,24 @@ fn tally(report: &mut ImportReport, plan: &Plan, sizes: &[(SheetKind, String, us
 }
 
 /// Residents handed to the bulk loader at a time when they are read from their file.
-const BATCH: usize = 25_000;
+const BATCH: usize = 50_000;
+
+/// Parses and checks rows on every core into the bulk loader's residents; `None` for a row
+/// with an error or that does not fit a bulk load.
+fn parse_bulk(
+    rows: &[(u32, Vec<String>)],
+    index: &HashMap<&'static str, usize>,
+    tag_kinds: &HashMap<String, bool>,
+    may_read_sensitive: bool,
+    as_of: NaiveDate,
+    households: &HashMap<String, usize>,
+) -> Vec<Option<wangge_demo::ResidentSeed>> {
+    crate::crypto::par_map(rows, |(row, cells)| {
+        let mut e = Errors { sheet: "", list: Vec::new() };
+        parse_resident(&mut e, &Cells { index, row: cells }, *row, tag_kinds, may_read_sensitive)
+            .and_then(|r| bulk_resident(r, as_of, households))
+    })
+}
 
 /// A household of a bulk load whose head is not known yet.
 const NO_HEAD: usize = usize::MAX;
@@ -592,11 +636,11 @@ const NO_HEAD: usize = usize::MAX;
 /// A checked resident's row as the bulk loader takes it, if it fits a bulk load: an ID number,
 /// a household of the file, and the load's date for membership and tags.
 fn bulk_resident(
-    r: &ResidentRow,
+    r: ResidentRow,
     as_of: NaiveDate,
     households: &HashMap<String, usize>,
 ) -> Option<wangge_demo::ResidentSeed> {
-    let day = |d: &Option<String>| d.as_deref().and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+    let day = |d: &Option<String>| d.as_deref().and_then(fast_day);
     if day(&r.since)? != as_of {
         return None;
     }
@@ -607,11 +651,11 @@ fn bulk_resident(
     }
     Some(wangge_demo::ResidentSeed {
         household: *households.get(r.household_code.as_str())?,
-        name: r.name.clone(),
-        sex: r.sex?,
         birth_date: day(&r.birth_date)?,
-        phone: r.phone.clone(),
-        id_number: r.id_number.as_ref()?.as_str().to_string(),
+        id_number: r.id_number?.into_string(),
+        name: r.name,
+        sex: r.sex?,
+        phone: r.phone,
         status: r.status.unwrap_or(ResidenceStatus::Present),
         relation: r.relation.unwrap_or("other"),
         tags: r.tags.iter().flatten().map(|(t, _)| intern(t)).collect(),
@@ -732,35 +776,38 @@ impl Store {
         let mut ids: HashSet<u64> = HashSet::new();
         let mut hashes: Vec<String> = Vec::new();
         let mut count = 0;
-        for item in source.rows().map_err(file_err)? {
-            let (row, cells) = item.map_err(file_err)?;
-            let c = Cells { index: &index, row: &cells };
-            let Some(r) = parse_resident(&mut e, &c, row, &tag_kinds, may_read_sensitive) else { return Ok(None) };
-            let Some(seed) = bulk_resident(&r, county.as_of, &households) else { return Ok(None) };
-            let Some(Ok(key)) = seed.id_number.get(..17).map(str::parse::<u64>) else { return Ok(None) };
-            if !ids.insert(key) {
-                return Ok(None);
+        let mut rows = source.rows().map_err(file_err)?;
+        loop {
+            let chunk: Vec<(u32, Vec<String>)> =
+                rows.by_ref().take(BATCH).collect::<std::io::Result<_>>().map_err(file_err)?;
+            if chunk.is_empty() {
+                break;
             }
-            if seed.relation == "head" {
-                let head = &mut county.households[seed.household].head;
-                if *head != NO_HEAD {
+            for seed in parse_bulk(&chunk, &index, &tag_kinds, may_read_sensitive, county.as_of, &households) {
+                let Some(seed) = seed else { return Ok(None) };
+                let Some(Ok(key)) = seed.id_number.get(..17).map(str::parse::<u64>) else { return Ok(None) };
+                if !ids.insert(key) {
                     return Ok(None);
                 }
-                *head = count;
-            }
-            if stored {
-                hashes.push(self.keyed_hash(&seed.id_number));
-                if hashes.len() == CHUNK {
-                    if self.any_resident(&hashes).await? {
+                if seed.relation == "head" {
+                    let head = &mut county.households[seed.household].head;
+                    if *head != NO_HEAD {
                         return Ok(None);
                     }
-                    hashes.clear();
+                    *head = count;
                 }
+                if stored {
+                    hashes.push(self.keyed_hash(&seed.id_number));
+                    if hashes.len() == CHUNK {
+                        if self.any_resident(&hashes).await? {
+                            return Ok(None);
+                        }
+                        hashes.clear();
+                    }
+                }
+                count += 1;
             }
-            count += 1;
-            if count % 10_000 == 0 {
-                progress("checking", count);
-            }
+            progress("checking", count);
         }
         if (stored && !hashes.is_empty() && self.any_resident(&hashes).await?)
             || county.households.iter().any(|h| h.head == NO_HEAD)
@@ -792,19 +839,14 @@ impl Store {
             StoreError::invalid("file", "unreadable_file", "the file changed while it was being imported")
         };
         let next: crate::bulk::NextBatch = Box::new(move || {
-            let mut batch = Vec::with_capacity(BATCH);
-            let mut e = Errors { sheet: "", list: Vec::new() };
-            for item in rows.by_ref() {
-                let (row, cells) = item.map_err(file_err)?;
-                let c = Cells { index: &index, row: &cells };
-                let seed = parse_resident(&mut e, &c, row, &tag_kinds, may_read_sensitive)
-                    .and_then(|r| bulk_resident(&r, as_of, &households))
+            let chunk: Vec<(u32, Vec<String>)> =
+                rows.by_ref().take(BATCH).collect::<std::io::Result<_>>().map_err(file_err)?;
+            let mut batch = Vec::with_capacity(chunk.len());
+            for seed in parse_bulk(&chunk, &index, &tag_kinds, may_read_sensitive, as_of, &households) {
+                let seed = seed
                     .filter(|s| s.relation != "head" || heads[s.household] == seen + batch.len())
                     .ok_or_else(changed)?;
                 batch.push(seed);
-                if batch.len() == BATCH {
-                    break;
-                }
             }
             seen += batch.len();
             match (batch.is_empty(), seen == count) {
@@ -1506,7 +1548,7 @@ impl Store {
             if !matches!(a, Action::Create) {
                 return None;
             }
-            let seed = bulk_resident(r, county.as_of, &household_index)?;
+            let seed = bulk_resident(r.clone(), county.as_of, &household_index)?;
             if seed.relation == "head" {
                 county.households[seed.household].head = i;
             }
