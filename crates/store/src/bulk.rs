@@ -266,7 +266,7 @@ fn add<'q, T: sqlx::Encode<'q, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>>(args: &
 }
 
 /// What a resident's row stores of its phone and ID number besides the last 4 digits.
-struct Personal {
+pub(crate) struct Personal {
     phone_sealed: Option<String>,
     phone_hash: Option<String>,
     id_sealed: String,
@@ -307,8 +307,8 @@ fn copy_escape(s: &str) -> std::borrow::Cow<'_, str> {
 
 const BULK_TABLES: [&str; 5] = ["houses", "households", "residents", "memberships", "resident_tags"];
 
-/// Residents read while loading, a batch at a time; `None` at the end.
-pub(crate) type NextBatch = Box<dyn FnMut() -> StoreResult<Option<Vec<ResidentSeed>>> + Send>;
+/// Residents with their sealed values, read while loading, a batch at a time; `None` at the end.
+pub(crate) type NextBatch = Box<dyn FnMut() -> StoreResult<Option<(Vec<ResidentSeed>, Vec<Personal>)>> + Send>;
 
 /// Where a load's residents come from.
 enum Residents {
@@ -321,25 +321,145 @@ enum Residents {
 type ReadBatch = (NextBatch, StoreResult<Option<(Vec<ResidentSeed>, Vec<Personal>)>>);
 
 fn seal_all(store: &Store, residents: &[(Option<String>, String)]) -> Vec<Personal> {
-    crate::crypto::par_map(residents, |(phone, id)| Personal {
-        phone_sealed: phone.as_deref().map(|p| store.seal(p)),
-        phone_hash: phone.as_deref().map(|p| store.keyed_hash(p)),
-        id_sealed: store.seal(id),
-        id_hash: store.keyed_hash(id),
-    })
+    crate::crypto::par_map(residents, |(phone, id)| seal_one(store, phone.as_deref(), id))
 }
 
-/// Reads the next batch and seals it; runs on a blocking thread while the previous batch loads.
-fn read_batch(store: Store, mut next: NextBatch) -> ReadBatch {
-    let out = next().map(|b| {
-        b.map(|seeds| {
-            let inputs: Vec<(Option<String>, String)> =
-                seeds.iter().map(|r| (r.phone.clone(), r.id_number.clone())).collect();
-            let personal = seal_all(&store, &inputs);
-            (seeds, personal)
-        })
-    });
+fn seal_one(store: &Store, phone: Option<&str>, id: &str) -> Personal {
+    Personal {
+        phone_sealed: phone.map(|p| store.seal(p)),
+        phone_hash: phone.map(|p| store.keyed_hash(p)),
+        id_sealed: store.seal(id),
+        id_hash: store.keyed_hash(id),
+    }
+}
+
+/// Seals residents' phones and ID numbers on every core.
+pub(crate) fn seal_seeds(store: &Store, residents: &[ResidentSeed]) -> Vec<Personal> {
+    crate::crypto::par_map(residents, |r| seal_one(store, r.phone.as_deref(), &r.id_number))
+}
+
+/// Reads the next batch; runs on a blocking thread while the previous batch loads.
+fn read_batch(mut next: NextBatch) -> ReadBatch {
+    let out = next();
     (next, out)
+}
+
+/// Checked residents with their sealed values, spooled to a temporary file (deleted when
+/// closed) between the pass that checks an import and the load, so that they never all sit in
+/// memory and the load does not parse or seal them again.
+pub(crate) struct SpoolWriter {
+    out: std::io::BufWriter<std::fs::File>,
+    buf: Vec<u8>,
+}
+
+fn put_str(buf: &mut Vec<u8>, s: &str) {
+    buf.extend_from_slice(&(s.len() as u32).to_le_bytes());
+    buf.extend_from_slice(s.as_bytes());
+}
+
+fn put_opt(buf: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        Some(s) => {
+            buf.push(1);
+            put_str(buf, s);
+        }
+        None => buf.push(0),
+    }
+}
+
+impl SpoolWriter {
+    pub(crate) fn new() -> std::io::Result<SpoolWriter> {
+        Ok(SpoolWriter { out: std::io::BufWriter::with_capacity(1 << 20, tempfile::tempfile()?), buf: Vec::new() })
+    }
+
+    pub(crate) fn push(&mut self, r: &ResidentSeed, p: &Personal) -> std::io::Result<()> {
+        use std::io::Write;
+        let b = &mut self.buf;
+        b.clear();
+        b.extend_from_slice(&(r.household as u64).to_le_bytes());
+        b.extend_from_slice(&r.birth_date.num_days_from_ce().to_le_bytes());
+        put_str(b, r.sex.as_str());
+        put_str(b, r.status.as_str());
+        put_str(b, r.relation);
+        put_str(b, &r.name);
+        put_opt(b, r.phone.as_deref());
+        put_str(b, &r.id_number);
+        b.extend_from_slice(&(r.tags.len() as u32).to_le_bytes());
+        for t in &r.tags {
+            put_str(b, t);
+        }
+        put_opt(b, p.phone_sealed.as_deref());
+        put_opt(b, p.phone_hash.as_deref());
+        put_str(b, &p.id_sealed);
+        put_str(b, &p.id_hash);
+        self.out.write_all(b)
+    }
+
+    pub(crate) fn finish(self) -> std::io::Result<SpoolReader> {
+        use std::io::Seek;
+        let mut file = self.out.into_inner().map_err(|e| e.into_error())?;
+        file.seek(std::io::SeekFrom::Start(0))?;
+        Ok(SpoolReader { input: std::io::BufReader::with_capacity(1 << 20, file) })
+    }
+}
+
+pub(crate) struct SpoolReader {
+    input: std::io::BufReader<std::fs::File>,
+}
+
+fn bad_spool(what: &str) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, format!("the import's spool holds a bad {what}"))
+}
+
+impl SpoolReader {
+    fn bytes<const N: usize>(&mut self) -> std::io::Result<[u8; N]> {
+        let mut b = [0u8; N];
+        std::io::Read::read_exact(&mut self.input, &mut b)?;
+        Ok(b)
+    }
+
+    fn string(&mut self) -> std::io::Result<String> {
+        let n = u32::from_le_bytes(self.bytes()?) as usize;
+        let mut v = vec![0u8; n];
+        std::io::Read::read_exact(&mut self.input, &mut v)?;
+        String::from_utf8(v).map_err(|_| bad_spool("text"))
+    }
+
+    fn opt(&mut self) -> std::io::Result<Option<String>> {
+        Ok(match self.bytes::<1>()?[0] {
+            0 => None,
+            _ => Some(self.string()?),
+        })
+    }
+
+    /// The next `n` residents.
+    pub(crate) fn read(&mut self, n: usize) -> std::io::Result<(Vec<ResidentSeed>, Vec<Personal>)> {
+        let (mut seeds, mut personal) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for _ in 0..n {
+            let household = u64::from_le_bytes(self.bytes()?) as usize;
+            let birth_date = NaiveDate::from_num_days_from_ce_opt(i32::from_le_bytes(self.bytes()?))
+                .ok_or_else(|| bad_spool("date"))?;
+            let sex = wangge_core::Sex::parse(&self.string()?).ok_or_else(|| bad_spool("sex"))?;
+            let status = wangge_core::ResidenceStatus::parse(&self.string()?).ok_or_else(|| bad_spool("status"))?;
+            let relation = self.string()?;
+            let relation =
+                crate::RELATIONS.iter().copied().find(|r| *r == relation).ok_or_else(|| bad_spool("relation"))?;
+            let name = self.string()?;
+            let phone = self.opt()?;
+            let id_number = self.string()?;
+            let tags = (0..u32::from_le_bytes(self.bytes()?))
+                .map(|_| self.string().map(|t| crate::import::intern(&t)))
+                .collect::<std::io::Result<_>>()?;
+            seeds.push(ResidentSeed { household, name, sex, birth_date, phone, id_number, status, relation, tags });
+            personal.push(Personal {
+                phone_sealed: self.opt()?,
+                phone_hash: self.opt()?,
+                id_sealed: self.string()?,
+                id_hash: self.string()?,
+            });
+        }
+        Ok((seeds, personal))
+    }
 }
 
 /// Seconds per phase; phases met again (one per batch) add up.
@@ -505,8 +625,8 @@ impl Store {
         self.load(plan, Residents::Plan, progress).await
     }
 
-    /// Loads a plan whose residents come a batch at a time from `next` (read and sealed on a
-    /// blocking thread while the previous batch is written); the plan's own are ignored.
+    /// Loads a plan whose residents come a batch at a time from `next` (read on a blocking
+    /// thread while the previous batch is written); the plan's own are ignored.
     pub(crate) async fn load_plan_batches(
         &self,
         plan: &Plan,
@@ -571,7 +691,7 @@ impl Store {
                     plan.residents.iter().map(|r| (r.phone.clone(), r.id_number.clone())).collect();
                 (Some(tokio::task::spawn_blocking(move || seal_all(&store, &inputs))), None)
             }
-            Residents::Batches(next) => (None, Some(tokio::task::spawn_blocking(move || read_batch(store, next)))),
+            Residents::Batches(next) => (None, Some(tokio::task::spawn_blocking(move || read_batch(next)))),
         };
         let mut phases = Phases { list: Vec::new(), mark: Instant::now() };
         let now = now_text();
@@ -739,11 +859,10 @@ impl Store {
         }
         while let Some(pending) = next.take() {
             let (source, batch) = pending.await.map_err(|e| StoreError::Config(format!("reading failed: {e}")))?;
-            phases.end("reading and sealing (waited for)");
+            phases.end("reading (waited for)");
             let Some((seeds, personal)) = batch? else { break };
             // The next batch is read and sealed while this one is written.
-            let store = self.clone();
-            next = Some(tokio::task::spawn_blocking(move || read_batch(store, source)));
+            next = Some(tokio::task::spawn_blocking(move || read_batch(source)));
             tag_count += conn
                 .write_residents(
                     &ctx,

@@ -82,6 +82,10 @@ impl SheetRows {
     }
 }
 
+fn spool_err(e: std::io::Error) -> StoreError {
+    StoreError::Config(format!("the import's temporary file: {e}"))
+}
+
 fn file_err(e: std::io::Error) -> StoreError {
     StoreError::invalid("file", "unreadable_file", format!("reading the file: {e}"))
 }
@@ -569,7 +573,7 @@ struct Plan {
 const CHUNK: usize = 500;
 
 /// Tags are few and long-lived: the bulk loader takes them as `&'static str`.
-fn intern(tag: &str) -> &'static str {
+pub(crate) fn intern(tag: &str) -> &'static str {
     static SET: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
     let mut set = SET.get_or_init(Default::default).lock().expect("the tag set is never poisoned");
     if let Some(t) = set.get(tag) {
@@ -735,8 +739,9 @@ impl Store {
     }
 
     /// A new county whose residents' rows stay in their file: pass 1 reads and checks each
-    /// row, keeping only compact keys (ID numbers for duplicates, households' heads); pass 2
-    /// reads them again and hands them to the bulk loader a batch at a time. `None` when the
+    /// row, keeping only compact keys in memory (ID numbers for duplicates, households' heads)
+    /// and spooling the checked, sealed rows to a temporary file; pass 2 hands the spool to the
+    /// bulk loader a batch at a time. `None` when the
     /// file is not such a county, or has an error or a row that matches a stored record: its
     /// rows are then read into memory and checked as any file's, for the full report.
     async fn import_streamed(
@@ -770,11 +775,15 @@ impl Store {
         let households: HashMap<String, usize> =
             county.households.iter().enumerate().map(|(i, h)| (h.code.clone(), i)).collect();
 
-        // Pass 1.
+        // Pass 1: each row checked, sealed and spooled (unless on a dry run).
         let stored = !self.table_empty("residents").await?;
         // The first 17 digits of each ID number (the 18th follows from them).
         let mut ids: HashSet<u64> = HashSet::new();
         let mut hashes: Vec<String> = Vec::new();
+        let mut spool = match options.dry_run {
+            true => None,
+            false => Some(crate::bulk::SpoolWriter::new().map_err(spool_err)?),
+        };
         let mut count = 0;
         let mut rows = source.rows().map_err(file_err)?;
         loop {
@@ -783,8 +792,10 @@ impl Store {
             if chunk.is_empty() {
                 break;
             }
-            for seed in parse_bulk(&chunk, &index, &tag_kinds, may_read_sensitive, county.as_of, &households) {
-                let Some(seed) = seed else { return Ok(None) };
+            let parsed = parse_bulk(&chunk, &index, &tag_kinds, may_read_sensitive, county.as_of, &households);
+            drop(chunk);
+            let Some(seeds) = parsed.into_iter().collect::<Option<Vec<_>>>() else { return Ok(None) };
+            for seed in &seeds {
                 let Some(Ok(key)) = seed.id_number.get(..17).map(str::parse::<u64>) else { return Ok(None) };
                 if !ids.insert(key) {
                     return Ok(None);
@@ -807,6 +818,12 @@ impl Store {
                 }
                 count += 1;
             }
+            if let Some(spool) = &mut spool {
+                let personal = crate::bulk::seal_seeds(self, &seeds);
+                for (s, p) in seeds.iter().zip(&personal) {
+                    spool.push(s, p).map_err(spool_err)?;
+                }
+            }
             progress("checking", count);
         }
         if (stored && !hashes.is_empty() && self.any_resident(&hashes).await?)
@@ -823,37 +840,21 @@ impl Store {
             SheetKind::Residents.as_str().to_string(),
             KindCounts { rows: count, created: count, ..Default::default() },
         );
-        if options.dry_run {
-            return Ok(Some(report));
-        }
+        let Some(spool) = spool else { return Ok(Some(report)) };
 
-        // Pass 2.
+        // Pass 2: the spool, a batch at a time, into the bulk loader.
         let code = plan.areas[0].0.code.clone();
         let posts = std::mem::take(&mut plan.posts);
         drop(plan);
-        let heads: Vec<usize> = county.households.iter().map(|h| h.head).collect();
-        let mut rows = source.rows().map_err(file_err)?;
-        let as_of = county.as_of;
-        let mut seen = 0;
-        let changed = || {
-            StoreError::invalid("file", "unreadable_file", "the file changed while it was being imported")
-        };
+        let mut spool = spool.finish().map_err(spool_err)?;
+        let mut left = count;
         let next: crate::bulk::NextBatch = Box::new(move || {
-            let chunk: Vec<(u32, Vec<String>)> =
-                rows.by_ref().take(BATCH).collect::<std::io::Result<_>>().map_err(file_err)?;
-            let mut batch = Vec::with_capacity(chunk.len());
-            for seed in parse_bulk(&chunk, &index, &tag_kinds, may_read_sensitive, as_of, &households) {
-                let seed = seed
-                    .filter(|s| s.relation != "head" || heads[s.household] == seen + batch.len())
-                    .ok_or_else(changed)?;
-                batch.push(seed);
+            if left == 0 {
+                return Ok(None);
             }
-            seen += batch.len();
-            match (batch.is_empty(), seen == count) {
-                (false, _) => Ok(Some(batch)),
-                (true, true) => Ok(None),
-                (true, false) => Err(changed()),
-            }
+            let n = left.min(BATCH);
+            left -= n;
+            spool.read(n).map(Some).map_err(spool_err)
         });
         self.load_plan_batches(&county, next, progress).await?;
         drop(county);
