@@ -299,13 +299,12 @@ async fn import_csv(
     let mut stages: Vec<(String, f64)> = Vec::new();
     let mut mark = (String::new(), Instant::now());
     let mut line = crate::progress_line();
-    let end_stage = |stages: &mut Vec<(String, f64)>, mark: &(String, Instant)| match stages
-        .iter_mut()
-        .find(|(n, _)| *n == mark.0)
-    {
-        Some(s) => s.1 += mark.1.elapsed().as_secs_f64(),
-        None => stages.push((mark.0.clone(), mark.1.elapsed().as_secs_f64())),
-    };
+    let end_stage =
+        |stages: &mut Vec<(String, f64)>, mark: &(String, Instant)| match stages.iter_mut().find(|(n, _)| *n == mark.0)
+        {
+            Some(s) => s.1 += mark.1.elapsed().as_secs_f64(),
+            None => stages.push((mark.0.clone(), mark.1.elapsed().as_secs_f64())),
+        };
     let mut progress = |t: &str, n: usize| {
         if t != mark.0 {
             end_stage(&mut stages, &mark);
@@ -313,9 +312,8 @@ async fn import_csv(
         }
         line(t, n);
     };
-    let report = store
-        .import(&Caller::system(), None, sheets, wangge_store::ImportOptions::default(), &mut progress)
-        .await?;
+    let report =
+        store.import(&Caller::system(), None, sheets, wangge_store::ImportOptions::default(), &mut progress).await?;
     end_stage(&mut stages, &mark);
     eprintln!();
     let seconds = started.elapsed().as_secs_f64();

@@ -117,7 +117,12 @@ fn read_csv(bytes: &[u8], name: &str, kind: Option<SheetKind>) -> Result<ImportS
         }
     }
     let header = header.ok_or_else(|| unreadable(name, "the file is empty"))?;
-    Ok(ImportSheet { kind: sheet_kind(name, &header, kind)?, name: name.to_string(), header, rows: SheetRows::Memory(rows) })
+    Ok(ImportSheet {
+        kind: sheet_kind(name, &header, kind)?,
+        name: name.to_string(),
+        header,
+        rows: SheetRows::Memory(rows),
+    })
 }
 
 /// Reads a file's sheets from its path. A CSV file in UTF-8 keeps its rows in the file, read
@@ -159,6 +164,9 @@ enum CsvProblem {
 
 type CsvReader = csv::Reader<std::io::BufReader<std::fs::File>>;
 
+/// A CSV file's header, if any, and how many rows follow it.
+type Scan = (Option<Vec<String>>, usize);
+
 impl CsvFile {
     fn reader(&self) -> std::io::Result<CsvReader> {
         use std::io::BufRead;
@@ -170,7 +178,7 @@ impl CsvFile {
     }
 
     /// The header and the number of rows after it, numbered and skipped as [`read_csv`] does.
-    fn scan(&self) -> std::io::Result<Result<(Option<Vec<String>>, usize), CsvProblem>> {
+    fn scan(&self) -> std::io::Result<Result<Scan, CsvProblem>> {
         let mut reader = self.reader()?;
         let mut record = csv::ByteRecord::new();
         let (mut header, mut count, mut line) = (None, 0, 0u32);
@@ -442,7 +450,8 @@ mod tests {
 
     #[test]
     fn csv_files_read_from_their_path_as_from_memory() {
-        let text = "\n姓名,户编码,身份证号\n张三,350322100001001001000101,\n , ,\n\"李\n四\",350322100001001001000102,\n";
+        let text =
+            "\n姓名,户编码,身份证号\n张三,350322100001001001000101,\n , ,\n\"李\n四\",350322100001001001000102,\n";
         let (gb, _, _) = encoding_rs::GB18030.encode(text);
         let mut bom = b"\xef\xbb\xbf".to_vec();
         bom.extend_from_slice(text.as_bytes());

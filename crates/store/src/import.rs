@@ -405,8 +405,7 @@ fn parse_resident(
             e.add(row, "sex", "bad_sex", format!("sex {v:?} is not male/female (男/女)"));
         }
     }
-    let mut birth_date =
-        date_cell(e, row, "birth_date", c.get("birth_date"), true).ok().flatten();
+    let mut birth_date = date_cell(e, row, "birth_date", c.get("birth_date"), true).ok().flatten();
     if let Some(id) = &id_number {
         let from_id = iso_day(id.birth_date());
         if birth_date.as_ref().is_some_and(|b| *b != from_id) {
@@ -426,12 +425,7 @@ fn parse_resident(
     let phone = match c.get("phone").filter(|v| !masked(v)) {
         Some(p) if valid_phone(p) => Some(p.to_string()),
         Some(p) => {
-            e.add(
-                row,
-                "phone",
-                "bad_phone",
-                format!("phone {p:?} is not a mobile or landline number"),
-            );
+            e.add(row, "phone", "bad_phone", format!("phone {p:?} is not a mobile or landline number"));
             None
         }
         None => None,
@@ -478,12 +472,9 @@ fn parse_resident(
             };
             match tag_kinds.get(code) {
                 None => e.add(row, "tags", "unknown_tag", format!("there is no tag {code:?}")),
-                Some(true) if !may_read_sensitive => e.add(
-                    row,
-                    "tags",
-                    "sensitive_tag",
-                    format!("your post does not handle the sensitive tag {code}"),
-                ),
+                Some(true) if !may_read_sensitive => {
+                    e.add(row, "tags", "sensitive_tag", format!("your post does not handle the sensitive tag {code}"))
+                }
                 Some(_) if list.iter().any(|(t, _)| t == code) => {}
                 Some(_) => list.push((code.to_string(), date)),
             }
@@ -493,18 +484,18 @@ fn parse_resident(
         None
     };
     (e.list.len() == before).then(|| ResidentRow {
-            row,
-            id_number,
-            id_masked: c.get("id_number").is_some_and(masked),
-            name: name.expect("checked"),
-            sex,
-            birth_date,
-            phone,
-            status,
-            household_code: household.to_string(),
-            relation,
-            since,
-            tags,
+        row,
+        id_number,
+        id_masked: c.get("id_number").is_some_and(masked),
+        name: name.expect("checked"),
+        sex,
+        birth_date,
+        phone,
+        status,
+        household_code: household.to_string(),
+        relation,
+        since,
+        tags,
     })
 }
 

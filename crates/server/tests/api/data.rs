@@ -127,7 +127,9 @@ impl wangge_store::RowSource for Counted {
 }
 
 /// Reads CSV files as `wangge import` does, counting the reads of the residents' rows.
-fn read_files(paths: &[std::path::PathBuf]) -> (Vec<wangge_store::ImportSheet>, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+fn read_files(
+    paths: &[std::path::PathBuf],
+) -> (Vec<wangge_store::ImportSheet>, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     let reads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut sheets = Vec::new();
     for p in paths {
@@ -135,7 +137,10 @@ fn read_files(paths: &[std::path::PathBuf]) -> (Vec<wangge_store::ImportSheet>, 
             if let (wangge_store::SheetKind::Residents, wangge_store::SheetRows::File { source, count }) =
                 (sheet.kind, sheet.rows.clone())
             {
-                sheet.rows = wangge_store::SheetRows::File { source: std::sync::Arc::new(Counted(source, reads.clone())), count };
+                sheet.rows = wangge_store::SheetRows::File {
+                    source: std::sync::Arc::new(Counted(source, reads.clone())),
+                    count,
+                };
             }
             sheets.push(sheet);
         }
@@ -190,7 +195,10 @@ async fn registry_round_trips_through_csv_files(app: TestApp) {
     assert!(!report.written, "{report:?}");
     let dup: Vec<_> = report.errors.iter().filter(|e| e.code == "duplicate_in_file").collect();
     assert_eq!(dup.len(), 1, "{report:?}");
-    assert_eq!((dup[0].sheet.as_str(), dup[0].row, dup[0].field.as_str()), ("residents", lines.len() as u32 + 1, "id_number"));
+    assert_eq!(
+        (dup[0].sheet.as_str(), dup[0].row, dup[0].field.as_str()),
+        ("residents", lines.len() as u32 + 1, "id_number")
+    );
     assert_eq!(copy.row_counts().await, empty);
 
     // The whole county: checked in one pass (and spooled), loaded from the spool, equal to
