@@ -29,6 +29,10 @@ pub enum Bench {
         residents: usize,
         #[arg(long, value_enum, default_value_t = Engines::Both)]
         engine: Engines,
+        /// Write the CSV files into this folder and keep them (to import them again with
+        /// `wangge import`, in a process of its own).
+        #[arg(long)]
+        keep_csv: Option<std::path::PathBuf>,
         #[command(flatten)]
         common: Common,
     },
@@ -180,9 +184,9 @@ pub async fn run(bench: Bench, settings: &Settings) -> anyhow::Result<()> {
                 scratch.finish().await?;
             }
         }
-        Bench::ImportCsv { residents, engine, common } => {
+        Bench::ImportCsv { residents, engine, keep_csv, common } => {
             for e in engine.list() {
-                import_csv(e, residents, settings, &common).await?;
+                import_csv(e, residents, keep_csv.as_deref(), settings, &common).await?;
             }
         }
         Bench::Summary { residents, engine, iterations, common } => {
@@ -220,8 +224,13 @@ pub async fn run(bench: Bench, settings: &Settings) -> anyhow::Result<()> {
 
 /// The process's peak resident set (VmHWM) in MiB, from /proc.
 fn peak_rss_mib() -> Option<f64> {
+    status_mib("VmHWM:")
+}
+
+/// A size from /proc/self/status in MiB.
+fn status_mib(key: &str) -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(key))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
 }
@@ -231,19 +240,32 @@ fn reset_peak_rss() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
-async fn import_csv(engine: &str, residents: usize, settings: &Settings, common: &Common) -> anyhow::Result<()> {
+async fn import_csv(
+    engine: &str,
+    residents: usize,
+    keep: Option<&std::path::Path>,
+    settings: &Settings,
+    common: &Common,
+) -> anyhow::Result<()> {
     use wangge_core::Caller;
     use wangge_store::SheetKind;
     // The foundation's bulk import of the county, the yardstick.
     let (scratch, store, bulk_seconds) = build(engine, residents, settings, common).await?;
     store.close().await;
     // Its registry as CSV files, ID numbers and phones in clear.
-    let dir = tempfile::tempdir()?;
+    let temp = tempfile::tempdir()?;
+    let dir = match keep {
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            d
+        }
+        None => temp.path(),
+    };
     let store = Store::open(&scratch.url, settings.server_config(None)?.store_options()).await?;
     let t = Instant::now();
     let mut files = Vec::new();
     for kind in [SheetKind::Areas, SheetKind::Houses, SheetKind::Households, SheetKind::Residents] {
-        let path = dir.path().join(format!("{}.csv", kind.as_str()));
+        let path = dir.join(format!("{}.csv", kind.as_str()));
         let out = std::io::BufWriter::new(std::fs::File::create(&path)?);
         let purpose = Some("benchmark");
         let spec = wangge_data::ExportSpec {
@@ -265,17 +287,34 @@ async fn import_csv(engine: &str, residents: usize, settings: &Settings, common:
     let scratch = Scratch::new(engine, settings, common).await?;
     let store = Store::open(&scratch.url, settings.server_config(None)?.store_options()).await?;
     let reset = reset_peak_rss();
+    // What the process holds before the import (freed memory the allocator keeps included).
+    let before = status_mib("VmRSS:");
     let started = Instant::now();
     let mut sheets = Vec::new();
     for f in &files {
-        let bytes = std::fs::read(f)?;
-        let name = f.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
-        sheets.extend(wangge_data::read_sheets(&bytes, &name, None)?);
+        sheets.extend(wangge_data::read_file(f, None)?);
     }
     let read = started.elapsed().as_secs_f64();
-    let report = store
-        .import(&Caller::system(), None, sheets, wangge_store::ImportOptions::default(), &mut crate::progress_line())
-        .await?;
+    // Seconds per stage of the progress (tables loaded in batches add up).
+    let mut stages: Vec<(String, f64)> = Vec::new();
+    let mut mark = (String::new(), Instant::now());
+    let mut line = crate::progress_line();
+    let end_stage =
+        |stages: &mut Vec<(String, f64)>, mark: &(String, Instant)| match stages.iter_mut().find(|(n, _)| *n == mark.0)
+        {
+            Some(s) => s.1 += mark.1.elapsed().as_secs_f64(),
+            None => stages.push((mark.0.clone(), mark.1.elapsed().as_secs_f64())),
+        };
+    let mut progress = |t: &str, n: usize| {
+        if t != mark.0 {
+            end_stage(&mut stages, &mark);
+            mark = (t.to_string(), Instant::now());
+        }
+        line(t, n);
+    };
+    let report =
+        store.import(&Caller::system(), None, sheets, wangge_store::ImportOptions::default(), &mut progress).await?;
+    end_stage(&mut stages, &mark);
     eprintln!();
     let seconds = started.elapsed().as_secs_f64();
     anyhow::ensure!(
@@ -294,6 +333,12 @@ async fn import_csv(engine: &str, residents: usize, settings: &Settings, common:
             (false, Some(m)) => format!("{m:.0} MiB (the whole run's: the peak could not be reset)"),
             _ => "unknown".into(),
         }
+    );
+    let stages: Vec<String> = stages.iter().skip(1).map(|(p, t)| format!("{p} {t:.2}")).collect();
+    println!(
+        "{engine:<8} import stages (s): reading {read:.2}, {}; resident set before the import {}",
+        stages.join(", "),
+        before.map_or_else(|| "unknown".into(), |m| format!("{m:.0} MiB"))
     );
     store.close().await;
     scratch.finish().await?;

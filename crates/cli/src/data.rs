@@ -89,9 +89,12 @@ pub async fn import(args: ImportArgs, settings: &Settings) -> anyhow::Result<boo
     let started = Instant::now();
     let mut sheets: Vec<ImportSheet> = Vec::new();
     for f in &args.files {
-        let bytes = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
-        let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("import");
-        sheets.extend(wangge_data::read_sheets(&bytes, name, args.kind)?);
+        // CSV rows stay in their file until the import reads them.
+        let read = wangge_data::read_file(f, args.kind);
+        if let Err(wangge_data::DataError::Io(e)) = &read {
+            anyhow::bail!("reading {}: {e}", f.display());
+        }
+        sheets.extend(read?);
     }
     let rows: usize = sheets.iter().map(|s| s.rows.len()).sum();
     eprintln!("read {rows} rows from {} sheet(s) in {:.2} s", sheets.len(), started.elapsed().as_secs_f64());

@@ -29,6 +29,16 @@ pub fn check_char(first17: &str) -> char {
     CHECK[(sum % 11) as usize]
 }
 
+/// The birth date in digits 7 to 14 (`YYYYMMDD`), read without a format parser: imports
+/// read a million of them.
+fn birth_date(s: &str) -> Option<NaiveDate> {
+    let d = s.as_bytes().get(6..14)?;
+    let num = |r: std::ops::Range<usize>| {
+        d[r].iter().try_fold(0u32, |n, c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+    };
+    NaiveDate::from_ymd_opt(num(0..4)? as i32, num(4..6)?, num(6..8)?)
+}
+
 impl IdNumber {
     pub fn parse(s: &str) -> Result<IdNumber, IdNumberError> {
         let s = s.trim().to_ascii_uppercase();
@@ -39,7 +49,7 @@ impl IdNumber {
         if !body.bytes().all(|b| b.is_ascii_digit()) || !last.bytes().all(|b| b.is_ascii_digit() || b == b'X') {
             return Err(IdNumberError::Characters);
         }
-        NaiveDate::parse_from_str(&body[6..14], "%Y%m%d").map_err(|_| IdNumberError::BirthDate)?;
+        birth_date(body).ok_or(IdNumberError::BirthDate)?;
         if !last.starts_with(check_char(body)) {
             return Err(IdNumberError::CheckDigit);
         }
@@ -62,7 +72,11 @@ impl IdNumber {
     }
 
     pub fn birth_date(&self) -> NaiveDate {
-        NaiveDate::parse_from_str(&self.0[6..14], "%Y%m%d").expect("checked at parse")
+        birth_date(&self.0).expect("checked at parse")
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
     }
 
     pub fn sex(&self) -> Sex {

@@ -11,7 +11,7 @@ use std::io::{Cursor, Write};
 
 use calamine::{Data, Reader, Xlsx};
 use wangge_core::Caller;
-use wangge_store::{ExportFilter, ImportReport, ImportSheet, SheetKind, Store, StoreError};
+use wangge_store::{ExportFilter, ImportReport, ImportSheet, RowSource, Rows, SheetKind, SheetRows, Store, StoreError};
 
 /// Why a file cannot be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -117,7 +117,129 @@ fn read_csv(bytes: &[u8], name: &str, kind: Option<SheetKind>) -> Result<ImportS
         }
     }
     let header = header.ok_or_else(|| unreadable(name, "the file is empty"))?;
-    Ok(ImportSheet { kind: sheet_kind(name, &header, kind)?, name: name.to_string(), header, rows })
+    Ok(ImportSheet {
+        kind: sheet_kind(name, &header, kind)?,
+        name: name.to_string(),
+        header,
+        rows: SheetRows::Memory(rows),
+    })
+}
+
+/// Reads a file's sheets from its path. A CSV file in UTF-8 keeps its rows in the file, read
+/// when the import needs them (to check them, then to write them), so that a file of a million
+/// residents never sits in memory; XLSX and GB18030 files are read whole, as [`read_sheets`] does.
+pub fn read_file(path: &std::path::Path, kind: Option<SheetKind>) -> Result<Vec<ImportSheet>, DataError> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("import");
+    let mut magic = Vec::with_capacity(4);
+    std::io::Read::read_to_end(&mut std::io::Read::take(std::fs::File::open(path)?, 4), &mut magic)?;
+    if magic == b"PK\x03\x04" {
+        return read_sheets(&std::fs::read(path)?, name, kind);
+    }
+    let stem = std::path::Path::new(name).file_stem().and_then(|s| s.to_str()).unwrap_or(name);
+    let file = CsvFile { path: path.to_path_buf() };
+    // A first read checks that the file is UTF-8 and CSV, and counts its rows.
+    let (header, count) = match file.scan()? {
+        Ok(scan) => scan,
+        Err(CsvProblem::NotUtf8) => return read_sheets(&std::fs::read(path)?, name, kind),
+        Err(CsvProblem::Csv(message)) => return Err(unreadable(stem, message)),
+    };
+    let header = header.ok_or_else(|| unreadable(stem, "the file is empty"))?;
+    Ok(vec![ImportSheet {
+        kind: sheet_kind(stem, &header, kind)?,
+        name: stem.to_string(),
+        header,
+        rows: SheetRows::File { source: std::sync::Arc::new(file), count },
+    }])
+}
+
+/// A CSV file in UTF-8 whose rows are read from it each time they are needed.
+struct CsvFile {
+    path: std::path::PathBuf,
+}
+
+enum CsvProblem {
+    NotUtf8,
+    Csv(String),
+}
+
+type CsvReader = csv::Reader<std::io::BufReader<std::fs::File>>;
+
+/// A CSV file's header, if any, and how many rows follow it.
+type Scan = (Option<Vec<String>>, usize);
+
+impl CsvFile {
+    fn reader(&self) -> std::io::Result<CsvReader> {
+        use std::io::BufRead;
+        let mut r = std::io::BufReader::with_capacity(1 << 16, std::fs::File::open(&self.path)?);
+        if r.fill_buf()?.starts_with(b"\xef\xbb\xbf") {
+            r.consume(3);
+        }
+        Ok(csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(r))
+    }
+
+    /// The header and the number of rows after it, numbered and skipped as [`read_csv`] does.
+    fn scan(&self) -> std::io::Result<Result<Scan, CsvProblem>> {
+        let mut reader = self.reader()?;
+        let mut record = csv::ByteRecord::new();
+        let (mut header, mut count, mut line) = (None, 0, 0u32);
+        loop {
+            match reader.read_byte_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {}
+                Err(e) => return Ok(Err(CsvProblem::Csv(format!("row {}: not valid CSV: {e}", line + 1)))),
+            }
+            line += 1;
+            let mut blank = true;
+            for c in record.iter() {
+                match std::str::from_utf8(c) {
+                    Ok(s) => blank &= s.trim().is_empty(),
+                    Err(_) => return Ok(Err(CsvProblem::NotUtf8)),
+                }
+            }
+            if blank {
+                continue;
+            }
+            match header {
+                None => header = Some(record.iter().map(|c| String::from_utf8_lossy(c).into_owned()).collect()),
+                Some(_) => count += 1,
+            }
+        }
+        Ok(Ok((header, count)))
+    }
+}
+
+/// The rows of a [`CsvFile`] with their row numbers, the header included.
+struct CsvRows {
+    reader: CsvReader,
+    record: csv::StringRecord,
+    line: u32,
+}
+
+impl Iterator for CsvRows {
+    type Item = std::io::Result<(u32, Vec<String>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            match self.reader.read_record(&mut self.record) {
+                Ok(false) => return None,
+                Ok(true) => {}
+                Err(e) => return Some(Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e))),
+            }
+            self.line += 1;
+            if self.record.iter().all(|c| c.trim().is_empty()) {
+                continue;
+            }
+            return Some(Ok((self.line, self.record.iter().map(str::to_string).collect())));
+        }
+    }
+}
+
+impl RowSource for CsvFile {
+    fn rows(&self) -> std::io::Result<Rows> {
+        let rows = CsvRows { reader: self.reader()?, record: csv::StringRecord::new(), line: 0 };
+        // The first row is the header.
+        Ok(Box::new(rows.skip(1)))
+    }
 }
 
 fn cell_text(c: &Data) -> String {
@@ -163,7 +285,7 @@ fn read_xlsx(bytes: &[u8], name: &str, kind: Option<SheetKind>) -> Result<Vec<Im
         let Some(header) = header else { continue };
         let forced = if names.len() == 1 { kind } else { None };
         let kind = sheet_kind(sheet, &header, forced)?;
-        out.push(ImportSheet { kind, name: sheet.clone(), header, rows });
+        out.push(ImportSheet { kind, name: sheet.clone(), header, rows: SheetRows::Memory(rows) });
     }
     if out.is_empty() {
         return Err(unreadable(name, "the workbook has no sheet with rows"));
@@ -320,10 +442,37 @@ mod tests {
             assert_eq!(sheets[0].kind, SheetKind::Residents);
             assert_eq!(sheets[0].header[0], "姓名");
             assert_eq!(
-                sheets[0].rows,
+                sheets[0].rows.clone().into_memory().unwrap(),
                 vec![(2, vec!["张三".into(), "350322100001001001000101".into(), String::new()])]
             );
         }
+    }
+
+    #[test]
+    fn csv_files_read_from_their_path_as_from_memory() {
+        let text =
+            "\n姓名,户编码,身份证号\n张三,350322100001001001000101,\n , ,\n\"李\n四\",350322100001001001000102,\n";
+        let (gb, _, _) = encoding_rs::GB18030.encode(text);
+        let mut bom = b"\xef\xbb\xbf".to_vec();
+        bom.extend_from_slice(text.as_bytes());
+        let dir = tempfile::tempdir().unwrap();
+        for (bytes, streamed) in [(gb.to_vec(), false), (bom, true), (text.as_bytes().to_vec(), true)] {
+            let path = dir.path().join("居民.csv");
+            std::fs::write(&path, &bytes).unwrap();
+            let from_file = read_file(&path, None).unwrap();
+            let from_memory = read_sheets(&bytes, "居民.csv", None).unwrap();
+            assert_eq!(matches!(from_file[0].rows, SheetRows::File { .. }), streamed);
+            assert_eq!((&from_file[0].name, &from_file[0].header), (&from_memory[0].name, &from_memory[0].header));
+            assert_eq!(from_file[0].rows.len(), 2);
+            let rows = from_file[0].rows.clone().into_memory().unwrap();
+            assert_eq!(rows, from_memory[0].rows.clone().into_memory().unwrap());
+            assert_eq!(rows[1].1, vec!["李\n四".to_string(), "350322100001001001000102".into(), String::new()]);
+            // Read again, the same rows.
+            assert_eq!(from_file[0].rows.clone().into_memory().unwrap(), rows);
+        }
+        let path = dir.path().join("x.csv");
+        std::fs::write(&path, "a,b\n1,2\n").unwrap();
+        assert!(matches!(read_file(&path, None), Err(DataError::Unreadable { .. })));
     }
 
     #[test]
@@ -338,10 +487,11 @@ mod tests {
         let sheets = read_sheets(&buf, "x.xlsx", None).unwrap();
         assert_eq!(sheets.len(), 2);
         assert_eq!(sheets[0].kind, SheetKind::Houses);
-        assert_eq!(sheets[0].rows[0].0, 2);
-        assert_eq!(sheets[0].rows[0].1[1], "鲤南镇圣泉社区1号");
+        let houses = sheets[0].rows.clone().into_memory().unwrap();
+        assert_eq!(houses[0].0, 2);
+        assert_eq!(houses[0].1[1], "鲤南镇圣泉社区1号");
         assert_eq!(sheets[1].kind, SheetKind::Residents);
-        assert_eq!(sheets[1].rows[0].1[0], "35032219900101001X");
+        assert_eq!(sheets[1].rows.clone().into_memory().unwrap()[0].1[0], "35032219900101001X");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use sqlx::sqlite::{SqliteArguments, SqliteConnectOptions, SqliteConnection};
 use sqlx::{Arguments, AssertSqlSafe, ConnectOptions, Connection, Row};
 use wangge_core::Level;
 use wangge_core::area::{child_path, root_path};
-use wangge_demo::Plan;
+use wangge_demo::{Plan, ResidentSeed};
 
 use crate::{Engine, Store, StoreError, StoreResult, now_text, stats};
 
@@ -43,6 +43,8 @@ impl LoadReport {
 
 /// Bind parameters per SQLite statement, under its limit of 32,766.
 const MAX_PARAMS: usize = 30_000;
+/// SQLite's page cache for a load whose residents come in batches.
+const BATCHES_CACHE_MIB: u32 = 256;
 /// Bytes of `COPY` data sent to PostgreSQL at a time.
 const COPY_CHUNK: usize = 1 << 20;
 
@@ -53,14 +55,15 @@ enum Native {
 }
 
 impl Native {
-    async fn open(url: &str, engine: Engine) -> StoreResult<Native> {
+    /// `cache_mib`: SQLite's page cache; past it, the transaction's pages spill to the WAL.
+    async fn open(url: &str, engine: Engine, cache_mib: u32) -> StoreResult<Native> {
         Ok(match engine {
             Engine::Sqlite => {
                 // The batch's ids are consistent by construction: checking each reference row
                 // by row would cost more than the insert.
                 let opts = SqliteConnectOptions::from_str(url)?
                     .foreign_keys(false)
-                    .pragma("cache_size", "-1048576")
+                    .pragma("cache_size", format!("-{}", cache_mib * 1024))
                     .pragma("threads", "2");
                 Native::Sqlite(opts.connect().await?)
             }
@@ -263,7 +266,7 @@ fn add<'q, T: sqlx::Encode<'q, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>>(args: &
 }
 
 /// What a resident's row stores of its phone and ID number besides the last 4 digits.
-struct Personal {
+pub(crate) struct Personal {
     phone_sealed: Option<String>,
     phone_hash: Option<String>,
     id_sealed: String,
@@ -304,6 +307,313 @@ fn copy_escape(s: &str) -> std::borrow::Cow<'_, str> {
 
 const BULK_TABLES: [&str; 5] = ["houses", "households", "residents", "memberships", "resident_tags"];
 
+/// Residents with their sealed values, read while loading, a batch at a time; `None` at the end.
+pub(crate) type NextBatch = Box<dyn FnMut() -> StoreResult<Option<(Vec<ResidentSeed>, Vec<Personal>)>> + Send>;
+
+/// Where a load's residents come from.
+enum Residents {
+    /// The plan's own.
+    Plan,
+    /// Batches read while loading (the plan holds none), so that they never all sit in memory.
+    Batches(NextBatch),
+}
+
+type ReadBatch = (NextBatch, StoreResult<Option<(Vec<ResidentSeed>, Vec<Personal>)>>);
+
+fn seal_all(store: &Store, residents: &[(Option<String>, String)]) -> Vec<Personal> {
+    crate::crypto::par_map(residents, |(phone, id)| seal_one(store, phone.as_deref(), id))
+}
+
+fn seal_one(store: &Store, phone: Option<&str>, id: &str) -> Personal {
+    Personal {
+        phone_sealed: phone.map(|p| store.seal(p)),
+        phone_hash: phone.map(|p| store.keyed_hash(p)),
+        id_sealed: store.seal(id),
+        id_hash: store.keyed_hash(id),
+    }
+}
+
+/// Seals residents' phones and ID numbers on every core.
+pub(crate) fn seal_seeds(store: &Store, residents: &[ResidentSeed]) -> Vec<Personal> {
+    crate::crypto::par_map(residents, |r| seal_one(store, r.phone.as_deref(), &r.id_number))
+}
+
+/// Reads the next batch; runs on a blocking thread while the previous batch loads.
+fn read_batch(mut next: NextBatch) -> ReadBatch {
+    let out = next();
+    (next, out)
+}
+
+/// Checked residents with their sealed values, spooled to a temporary file (deleted when
+/// closed) between the pass that checks an import and the load, so that they never all sit in
+/// memory and the load does not parse or seal them again.
+pub(crate) struct SpoolWriter {
+    out: std::io::BufWriter<std::fs::File>,
+    buf: Vec<u8>,
+}
+
+fn put_str(buf: &mut Vec<u8>, s: &str) {
+    buf.extend_from_slice(&(s.len() as u32).to_le_bytes());
+    buf.extend_from_slice(s.as_bytes());
+}
+
+fn put_opt(buf: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        Some(s) => {
+            buf.push(1);
+            put_str(buf, s);
+        }
+        None => buf.push(0),
+    }
+}
+
+impl SpoolWriter {
+    pub(crate) fn new() -> std::io::Result<SpoolWriter> {
+        Ok(SpoolWriter { out: std::io::BufWriter::with_capacity(1 << 20, tempfile::tempfile()?), buf: Vec::new() })
+    }
+
+    pub(crate) fn push(&mut self, r: &ResidentSeed, p: &Personal) -> std::io::Result<()> {
+        use std::io::Write;
+        let b = &mut self.buf;
+        b.clear();
+        b.extend_from_slice(&(r.household as u64).to_le_bytes());
+        b.extend_from_slice(&r.birth_date.num_days_from_ce().to_le_bytes());
+        put_str(b, r.sex.as_str());
+        put_str(b, r.status.as_str());
+        put_str(b, r.relation);
+        put_str(b, &r.name);
+        put_opt(b, r.phone.as_deref());
+        put_str(b, &r.id_number);
+        b.extend_from_slice(&(r.tags.len() as u32).to_le_bytes());
+        for t in &r.tags {
+            put_str(b, t);
+        }
+        put_opt(b, p.phone_sealed.as_deref());
+        put_opt(b, p.phone_hash.as_deref());
+        put_str(b, &p.id_sealed);
+        put_str(b, &p.id_hash);
+        self.out.write_all(b)
+    }
+
+    pub(crate) fn finish(self) -> std::io::Result<SpoolReader> {
+        use std::io::Seek;
+        let mut file = self.out.into_inner().map_err(|e| e.into_error())?;
+        file.seek(std::io::SeekFrom::Start(0))?;
+        Ok(SpoolReader { input: std::io::BufReader::with_capacity(1 << 20, file) })
+    }
+}
+
+pub(crate) struct SpoolReader {
+    input: std::io::BufReader<std::fs::File>,
+}
+
+fn bad_spool(what: &str) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, format!("the import's spool holds a bad {what}"))
+}
+
+impl SpoolReader {
+    fn bytes<const N: usize>(&mut self) -> std::io::Result<[u8; N]> {
+        let mut b = [0u8; N];
+        std::io::Read::read_exact(&mut self.input, &mut b)?;
+        Ok(b)
+    }
+
+    fn string(&mut self) -> std::io::Result<String> {
+        let n = u32::from_le_bytes(self.bytes()?) as usize;
+        let mut v = vec![0u8; n];
+        std::io::Read::read_exact(&mut self.input, &mut v)?;
+        String::from_utf8(v).map_err(|_| bad_spool("text"))
+    }
+
+    fn opt(&mut self) -> std::io::Result<Option<String>> {
+        Ok(match self.bytes::<1>()?[0] {
+            0 => None,
+            _ => Some(self.string()?),
+        })
+    }
+
+    /// The next `n` residents.
+    pub(crate) fn read(&mut self, n: usize) -> std::io::Result<(Vec<ResidentSeed>, Vec<Personal>)> {
+        let (mut seeds, mut personal) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for _ in 0..n {
+            let household = u64::from_le_bytes(self.bytes()?) as usize;
+            let birth_date = NaiveDate::from_num_days_from_ce_opt(i32::from_le_bytes(self.bytes()?))
+                .ok_or_else(|| bad_spool("date"))?;
+            let sex = wangge_core::Sex::parse(&self.string()?).ok_or_else(|| bad_spool("sex"))?;
+            let status = wangge_core::ResidenceStatus::parse(&self.string()?).ok_or_else(|| bad_spool("status"))?;
+            let relation = self.string()?;
+            let relation =
+                crate::RELATIONS.iter().copied().find(|r| *r == relation).ok_or_else(|| bad_spool("relation"))?;
+            let name = self.string()?;
+            let phone = self.opt()?;
+            let id_number = self.string()?;
+            let tags = (0..u32::from_le_bytes(self.bytes()?))
+                .map(|_| self.string().map(|t| crate::import::intern(&t)))
+                .collect::<std::io::Result<_>>()?;
+            seeds.push(ResidentSeed { household, name, sex, birth_date, phone, id_number, status, relation, tags });
+            personal.push(Personal {
+                phone_sealed: self.opt()?,
+                phone_hash: self.opt()?,
+                id_sealed: self.string()?,
+                id_hash: self.string()?,
+            });
+        }
+        Ok((seeds, personal))
+    }
+}
+
+/// Seconds per phase; phases met again (one per batch) add up.
+struct Phases {
+    list: Vec<(String, f64)>,
+    mark: Instant,
+}
+
+impl Phases {
+    fn end(&mut self, name: &str) {
+        let s = self.mark.elapsed().as_secs_f64();
+        match self.list.iter_mut().find(|(n, _)| n == name) {
+            Some(p) => p.1 += s,
+            None => self.list.push((name.to_string(), s)),
+        }
+        self.mark = Instant::now();
+    }
+}
+
+/// What every row of a load shares: first ids, and the areas' counties, grids and paths.
+struct Ctx<'a> {
+    plan: &'a Plan,
+    area0: i64,
+    household0: i64,
+    resident0: i64,
+    membership0: i64,
+    tag0: i64,
+    counties: Vec<i64>,
+    grids: Vec<i64>,
+    shared_paths: Vec<Arc<str>>,
+    now: String,
+    as_of: String,
+}
+
+impl Ctx<'_> {
+    fn unit_of(&self, r: &ResidentSeed) -> usize {
+        self.plan.houses[self.plan.households[r.household].house].unit
+    }
+}
+
+impl Native {
+    /// Writes residents `first..` with their memberships and tags; returns the number of tags.
+    #[allow(clippy::too_many_arguments)]
+    async fn write_residents(
+        &mut self,
+        ctx: &Ctx<'_>,
+        seeds: &[ResidentSeed],
+        first: usize,
+        tag_first: usize,
+        sealing: impl std::future::Future<Output = StoreResult<Vec<Personal>>>,
+        residents_last: bool,
+        phases: &mut Phases,
+        progress: &mut (dyn FnMut(&str, usize) + Send),
+    ) -> StoreResult<usize> {
+        let progress = &mut |t: &str, n: usize| progress(t, n + if t == "resident_tags" { tag_first } else { first });
+        let tags: Vec<(usize, &str)> =
+            seeds.iter().enumerate().flat_map(|(i, r)| r.tags.iter().map(move |t| (i, *t))).collect();
+        let mut sealing = Some(sealing);
+        // The rows that do not wait for the sealing go first, while it finishes, where no
+        // foreign key is checked during the load (SQLite's are off, PostgreSQL's dropped).
+        for residents_now in if residents_last { [false, true] } else { [true, false] } {
+            if residents_now {
+                let personal = sealing.take().expect("sealed once").await?;
+                phases.end("sealing (waited for)");
+                self.write_rows(
+                    "residents",
+                    &[
+                        "id",
+                        "county_id",
+                        "grid_id",
+                        "unit_id",
+                        "area_path",
+                        "household_id",
+                        "name",
+                        "sex",
+                        "birth_date",
+                        "phone_sealed",
+                        "phone_hash",
+                        "phone_last4",
+                        "id_number_sealed",
+                        "id_number_hash",
+                        "id_number_last4",
+                        "status",
+                    ],
+                    &[("created_at", ctx.now.as_str()), ("updated_at", ctx.now.as_str())],
+                    seeds.len(),
+                    |i, out| {
+                        let r = &seeds[i];
+                        let p = &personal[i];
+                        let unit = ctx.unit_of(r);
+                        let mut date = [0u8; 10];
+                        out.int(ctx.resident0 + (first + i) as i64);
+                        out.int(ctx.counties[unit]);
+                        out.int(ctx.grids[unit]);
+                        out.int(ctx.area0 + unit as i64);
+                        out.shared(&ctx.shared_paths[unit]);
+                        out.int(ctx.household0 + r.household as i64);
+                        out.text(&r.name);
+                        out.text(r.sex.as_str());
+                        out.text(iso_date(r.birth_date, &mut date));
+                        out.opt_text(p.phone_sealed.as_deref());
+                        out.opt_text(p.phone_hash.as_deref());
+                        out.opt_text(r.phone.as_deref().map(last4));
+                        out.text(&p.id_sealed);
+                        out.text(&p.id_hash);
+                        out.text(last4(&r.id_number));
+                        out.text(r.status.as_str());
+                    },
+                    progress,
+                )
+                .await?;
+                drop(personal);
+                phases.end("residents");
+            } else {
+                self.write_rows(
+                    "memberships",
+                    &["id", "county_id", "resident_id", "household_id", "relation"],
+                    &[("since", ctx.as_of.as_str())],
+                    seeds.len(),
+                    |i, out| {
+                        let r = &seeds[i];
+                        out.int(ctx.membership0 + (first + i) as i64);
+                        out.int(ctx.counties[ctx.unit_of(r)]);
+                        out.int(ctx.resident0 + (first + i) as i64);
+                        out.int(ctx.household0 + r.household as i64);
+                        out.text(r.relation);
+                    },
+                    progress,
+                )
+                .await?;
+                phases.end("memberships");
+
+                self.write_rows(
+                    "resident_tags",
+                    &["id", "county_id", "resident_id", "tag"],
+                    &[("since", ctx.as_of.as_str())],
+                    tags.len(),
+                    |i, out| {
+                        let (r, tag) = tags[i];
+                        out.int(ctx.tag0 + (tag_first + i) as i64);
+                        out.int(ctx.counties[0]);
+                        out.int(ctx.resident0 + (first + r) as i64);
+                        out.text(tag);
+                    },
+                    progress,
+                )
+                .await?;
+                phases.end("resident_tags");
+            }
+        }
+        Ok(tags.len())
+    }
+}
+
 impl Store {
     /// Loads a plan (a whole new county) into the store in one transaction.
     /// `progress` hears `(table, rows so far)`.
@@ -312,16 +622,42 @@ impl Store {
         plan: &Plan,
         progress: &mut (dyn FnMut(&str, usize) + Send),
     ) -> StoreResult<LoadReport> {
+        self.load(plan, Residents::Plan, progress).await
+    }
+
+    /// Loads a plan whose residents come a batch at a time from `next` (read on a blocking
+    /// thread while the previous batch is written); the plan's own are ignored.
+    pub(crate) async fn load_plan_batches(
+        &self,
+        plan: &Plan,
+        next: NextBatch,
+        progress: &mut (dyn FnMut(&str, usize) + Send),
+    ) -> StoreResult<LoadReport> {
+        self.load(plan, Residents::Batches(next), progress).await
+    }
+
+    async fn load(
+        &self,
+        plan: &Plan,
+        residents: Residents,
+        progress: &mut (dyn FnMut(&str, usize) + Send),
+    ) -> StoreResult<LoadReport> {
         if plan.areas.first().is_none_or(|a| a.parent.is_some()) {
             return Err(StoreError::invalid("plan", "not_a_county", "a bulk load starts with a new county"));
         }
-        let mut conn = Native::open(&self.url, self.engine).await?;
+        // Residents read in batches promise bounded memory: a smaller cache than a plan's,
+        // which is in memory anyway.
+        let cache_mib = match residents {
+            Residents::Plan => 1024,
+            Residents::Batches(_) => BATCHES_CACHE_MIB,
+        };
+        let mut conn = Native::open(&self.url, self.engine, cache_mib).await?;
         conn.exec(match self.engine {
             Engine::Sqlite => "BEGIN IMMEDIATE",
             Engine::Postgres => "BEGIN",
         })
         .await?;
-        match self.load_plan_in(&mut conn, plan, progress).await {
+        match self.load_plan_in(&mut conn, plan, residents, progress).await {
             Ok(mut report) => {
                 // The commit writes and syncs the whole batch: part of the load's time.
                 let t = Instant::now();
@@ -342,28 +678,22 @@ impl Store {
         &self,
         conn: &mut Native,
         plan: &Plan,
+        residents: Residents,
         progress: &mut (dyn FnMut(&str, usize) + Send),
     ) -> StoreResult<LoadReport> {
         let started = Instant::now();
         // The residents' sealed values and keyed hashes, the costliest part of their rows, are
         // worked out on every core while the tables before them load.
-        let inputs: Vec<(Option<String>, String)> =
-            plan.residents.iter().map(|r| (r.phone.clone(), r.id_number.clone())).collect();
         let store = self.clone();
-        let mut sealing = tokio::task::spawn_blocking(move || {
-            crate::crypto::par_map(&inputs, |(phone, id)| Personal {
-                phone_sealed: phone.as_deref().map(|p| store.seal(p)),
-                phone_hash: phone.as_deref().map(|p| store.keyed_hash(p)),
-                id_sealed: store.seal(id),
-                id_hash: store.keyed_hash(id),
-            })
-        });
-        let mut phases: Vec<(String, f64)> = Vec::new();
-        let mut mark = Instant::now();
-        let mut phase = |name: &str, phases: &mut Vec<(String, f64)>| {
-            phases.push((name.to_string(), mark.elapsed().as_secs_f64()));
-            mark = Instant::now();
+        let (mut sealing, mut next) = match residents {
+            Residents::Plan => {
+                let inputs: Vec<(Option<String>, String)> =
+                    plan.residents.iter().map(|r| (r.phone.clone(), r.id_number.clone())).collect();
+                (Some(tokio::task::spawn_blocking(move || seal_all(&store, &inputs))), None)
+            }
+            Residents::Batches(next) => (None, Some(tokio::task::spawn_blocking(move || read_batch(next)))),
         };
+        let mut phases = Phases { list: Vec::new(), mark: Instant::now() };
         let now = now_text();
         let as_of = plan.as_of.format("%Y-%m-%d").to_string();
         // Into empty tables, building each index once at the end beats updating it row by row.
@@ -458,7 +788,7 @@ impl Store {
             progress,
         )
         .await?;
-        phase("areas", &mut phases);
+        phases.end("areas");
 
         conn.write_rows(
             "houses",
@@ -478,7 +808,7 @@ impl Store {
             progress,
         )
         .await?;
-        phase("houses", &mut phases);
+        phases.end("houses");
 
         conn.write_rows(
             "households",
@@ -501,128 +831,77 @@ impl Store {
             progress,
         )
         .await?;
-        phase("households", &mut phases);
+        phases.end("households");
 
-        let tags: Vec<(usize, &str)> =
-            plan.residents.iter().enumerate().flat_map(|(i, r)| r.tags.iter().map(move |t| (i, *t))).collect();
-        // The rows that do not wait for the sealing go first, while it finishes, where no
-        // foreign key is checked during the load (SQLite's are off, PostgreSQL's dropped).
+        let ctx = Ctx {
+            plan,
+            area0,
+            household0,
+            resident0,
+            membership0,
+            tag0,
+            counties,
+            grids,
+            shared_paths,
+            now: now.clone(),
+            as_of: as_of.clone(),
+        };
         let residents_last = empty || self.engine == Engine::Sqlite;
-        for residents_now in if residents_last { [false, true] } else { [true, false] } {
-            if residents_now {
-                let personal = (&mut sealing).await.map_err(|e| StoreError::Config(format!("sealing failed: {e}")))?;
-                phase("sealing (waited for)", &mut phases);
-                conn.write_rows(
-                    "residents",
-                    &[
-                        "id",
-                        "county_id",
-                        "grid_id",
-                        "unit_id",
-                        "area_path",
-                        "household_id",
-                        "name",
-                        "sex",
-                        "birth_date",
-                        "phone_sealed",
-                        "phone_hash",
-                        "phone_last4",
-                        "id_number_sealed",
-                        "id_number_hash",
-                        "id_number_last4",
-                        "status",
-                    ],
-                    &[("created_at", now.as_str()), ("updated_at", now.as_str())],
-                    plan.residents.len(),
-                    |i, out| {
-                        let r = &plan.residents[i];
-                        let p = &personal[i];
-                        let unit = plan.houses[plan.households[r.household].house].unit;
-                        let mut date = [0u8; 10];
-                        out.int(resident0 + i as i64);
-                        out.int(counties[unit]);
-                        out.int(grids[unit]);
-                        out.int(area0 + unit as i64);
-                        out.shared(&shared_paths[unit]);
-                        out.int(household0 + r.household as i64);
-                        out.text(&r.name);
-                        out.text(r.sex.as_str());
-                        out.text(iso_date(r.birth_date, &mut date));
-                        out.opt_text(p.phone_sealed.as_deref());
-                        out.opt_text(p.phone_hash.as_deref());
-                        out.opt_text(r.phone.as_deref().map(last4));
-                        out.text(&p.id_sealed);
-                        out.text(&p.id_hash);
-                        out.text(last4(&r.id_number));
-                        out.text(r.status.as_str());
-                    },
-                    progress,
-                )
+        let mut per_unit: BTreeMap<usize, BTreeMap<String, i64>> = BTreeMap::new();
+        let (mut loaded, mut tag_count) = (0, 0);
+        if let Some(sealing) = sealing.take() {
+            let sealed = async { sealing.await.map_err(|e| StoreError::Config(format!("sealing failed: {e}"))) };
+            tag_count = conn
+                .write_residents(&ctx, &plan.residents, 0, 0, sealed, residents_last, &mut phases, progress)
                 .await?;
-                drop(personal);
-                phase("residents", &mut phases);
-            } else {
-                conn.write_rows(
-                    "memberships",
-                    &["id", "county_id", "resident_id", "household_id", "relation"],
-                    &[("since", as_of.as_str())],
-                    plan.residents.len(),
-                    |i, out| {
-                        let r = &plan.residents[i];
-                        let unit = plan.houses[plan.households[r.household].house].unit;
-                        out.int(membership0 + i as i64);
-                        out.int(counties[unit]);
-                        out.int(resident0 + i as i64);
-                        out.int(household0 + r.household as i64);
-                        out.text(r.relation);
-                    },
-                    progress,
-                )
-                .await?;
-                phase("memberships", &mut phases);
-
-                conn.write_rows(
-                    "resident_tags",
-                    &["id", "county_id", "resident_id", "tag"],
-                    &[("since", as_of.as_str())],
-                    tags.len(),
-                    |i, out| {
-                        let (r, tag) = tags[i];
-                        out.int(tag0 + i as i64);
-                        out.int(counties[0]);
-                        out.int(resident0 + r as i64);
-                        out.text(tag);
-                    },
-                    progress,
-                )
-                .await?;
-                phase("resident_tags", &mut phases);
-
-                progress("area_stats", 0);
-                let counts = plan_stats(plan);
-                let rows: Vec<(i64, &String, i64)> =
-                    counts.iter().flat_map(|(a, ms)| ms.iter().map(move |(m, v)| (area0 + *a as i64, m, *v))).collect();
-                conn.write_rows(
-                    "area_stats",
-                    &["area_id", "metric", "value"],
-                    &[],
-                    rows.len(),
-                    |i, out| {
-                        let (a, m, v) = rows[i];
-                        out.int(a);
-                        out.text(m);
-                        out.int(v);
-                    },
-                    progress,
-                )
-                .await?;
-                phase("area_stats", &mut phases);
-            }
+            count_residents(plan, &plan.residents, &mut per_unit);
+            loaded = plan.residents.len();
         }
+        while let Some(pending) = next.take() {
+            let (source, batch) = pending.await.map_err(|e| StoreError::Config(format!("reading failed: {e}")))?;
+            phases.end("reading (waited for)");
+            let Some((seeds, personal)) = batch? else { break };
+            // The next batch is read and sealed while this one is written.
+            next = Some(tokio::task::spawn_blocking(move || read_batch(source)));
+            tag_count += conn
+                .write_residents(
+                    &ctx,
+                    &seeds,
+                    loaded,
+                    tag_count,
+                    async { Ok(personal) },
+                    residents_last,
+                    &mut phases,
+                    progress,
+                )
+                .await?;
+            count_residents(plan, &seeds, &mut per_unit);
+            loaded += seeds.len();
+        }
+
+        progress("area_stats", 0);
+        let counts = plan_stats(plan, per_unit);
+        let rows: Vec<(i64, &String, i64)> =
+            counts.iter().flat_map(|(a, ms)| ms.iter().map(move |(m, v)| (area0 + *a as i64, m, *v))).collect();
+        conn.write_rows(
+            "area_stats",
+            &["area_id", "metric", "value"],
+            &[],
+            rows.len(),
+            |i, out| {
+                let (a, m, v) = rows[i];
+                out.int(a);
+                out.text(m);
+                out.int(v);
+            },
+            progress,
+        )
+        .await?;
+        phases.end("area_stats");
         for (_, sql) in &dropped {
             conn.exec(sql).await?;
         }
-        phase("indexes and keys", &mut phases);
+        phases.end("indexes and keys");
         if self.engine == Engine::Postgres {
             // Explicit ids leave the identity sequences behind; move them past the new rows.
             for table in ["areas", "houses", "households", "residents", "memberships", "resident_tags"] {
@@ -634,25 +913,40 @@ impl Store {
             // Without statistics the planner takes the new millions of rows for a few pages
             // and reads whole tables for a page of a list; autovacuum would come only later.
             conn.exec(&format!("ANALYZE areas, area_stats, {}", BULK_TABLES.join(", "))).await?;
-            phase("statistics", &mut phases);
+            phases.end("statistics");
         }
         Ok(LoadReport {
             areas: plan.areas.len(),
             houses: plan.houses.len(),
             households: plan.households.len(),
-            residents: plan.residents.len(),
-            memberships: plan.residents.len(),
-            tags: tags.len(),
+            residents: loaded,
+            memberships: loaded,
+            tags: tag_count,
             seconds: started.elapsed().as_secs_f64(),
-            phases,
+            phases: phases.list,
         })
     }
 }
 
+/// Adds residents' counters to their units', `unit -> metric -> value`.
+fn count_residents(plan: &Plan, residents: &[ResidentSeed], per_unit: &mut BTreeMap<usize, BTreeMap<String, i64>>) {
+    for r in residents {
+        let unit = plan.houses[plan.households[r.household].house].unit;
+        let m = per_unit.entry(unit).or_default();
+        *m.entry(stats::RESIDENTS.to_string()).or_insert(0) += 1;
+        *m.entry(format!("status:{}", r.status.as_str())).or_insert(0) += 1;
+        for t in &r.tags {
+            *m.entry(format!("tag:{t}")).or_insert(0) += 1;
+        }
+    }
+}
+
 /// The counters of every area of a plan, `area index -> metric -> value`, by the same rules
-/// as [`stats`] counts stored rows.
-fn plan_stats(plan: &Plan) -> BTreeMap<usize, BTreeMap<String, i64>> {
-    let mut per_unit: BTreeMap<usize, BTreeMap<String, i64>> = BTreeMap::new();
+/// as [`stats`] counts stored rows; the residents' come counted by unit.
+fn plan_stats(
+    plan: &Plan,
+    mut per_unit: BTreeMap<usize, BTreeMap<String, i64>>,
+) -> BTreeMap<usize, BTreeMap<String, i64>> {
     let mut bump = |unit: usize, metric: &str| {
         *per_unit.entry(unit).or_default().entry(metric.to_string()).or_insert(0) += 1;
     };
@@ -665,14 +959,6 @@ fn plan_stats(plan: &Plan) -> BTreeMap<usize, BTreeMap<String, i64>> {
         bump(h.unit, stats::HOUSES);
         if !occupied[i] {
             bump(h.unit, stats::HOUSES_EMPTY);
-        }
-    }
-    for r in &plan.residents {
-        let unit = plan.houses[plan.households[r.household].house].unit;
-        bump(unit, stats::RESIDENTS);
-        bump(unit, &format!("status:{}", r.status.as_str()));
-        for t in &r.tags {
-            bump(unit, &format!("tag:{t}"));
         }
     }
     let mut out: BTreeMap<usize, BTreeMap<String, i64>> = BTreeMap::new();

@@ -11,7 +11,7 @@
 mod posts;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use chrono::NaiveDate;
@@ -33,7 +33,61 @@ pub struct ImportSheet {
     pub kind: SheetKind,
     pub name: String,
     pub header: Vec<String>,
-    pub rows: Vec<(u32, Vec<String>)>,
+    pub rows: SheetRows,
+}
+
+/// A sheet's rows, each with its spreadsheet row number.
+pub type Rows = Box<dyn Iterator<Item = std::io::Result<(u32, Vec<String>)>> + Send>;
+
+/// Rows that stay in their file, read from the start each time they are needed.
+pub trait RowSource: Send + Sync {
+    fn rows(&self) -> std::io::Result<Rows>;
+}
+
+/// The rows of a sheet: in memory, or read from a file (a residents' file then never sits in
+/// memory: the import reads it once to check it and once to write it).
+#[derive(Clone)]
+pub enum SheetRows {
+    Memory(Vec<(u32, Vec<String>)>),
+    File { source: Arc<dyn RowSource>, count: usize },
+}
+
+impl std::fmt::Debug for SheetRows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SheetRows::Memory(rows) => f.debug_tuple("Memory").field(&rows.len()).finish(),
+            SheetRows::File { count, .. } => f.debug_struct("File").field("count", count).finish(),
+        }
+    }
+}
+
+impl SheetRows {
+    pub fn len(&self) -> usize {
+        match self {
+            SheetRows::Memory(rows) => rows.len(),
+            SheetRows::File { count, .. } => *count,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The rows, read into memory if they are in a file.
+    pub fn into_memory(self) -> StoreResult<Vec<(u32, Vec<String>)>> {
+        match self {
+            SheetRows::Memory(rows) => Ok(rows),
+            SheetRows::File { source, .. } => source.rows().and_then(|r| r.collect()).map_err(file_err),
+        }
+    }
+}
+
+fn spool_err(e: std::io::Error) -> StoreError {
+    StoreError::Config(format!("the import's temporary file: {e}"))
+}
+
+fn file_err(e: std::io::Error) -> StoreError {
+    StoreError::invalid("file", "unreadable_file", format!("reading the file: {e}"))
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -150,7 +204,7 @@ struct ResidentRow {
 
 /// Reads cells by column id.
 struct Cells<'a> {
-    index: HashMap<&'static str, usize>,
+    index: &'a HashMap<&'static str, usize>,
     row: &'a [String],
 }
 
@@ -195,7 +249,34 @@ impl Errors<'_> {
 pub fn parse_day(s: &str) -> Option<NaiveDate> {
     let s = s.trim();
     let s = s.split(['T', ' ']).next().unwrap_or(s);
-    ["%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d"].iter().find_map(|f| NaiveDate::parse_from_str(s, f).ok())
+    fast_day(s).or_else(|| {
+        ["%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d"].iter().find_map(|f| NaiveDate::parse_from_str(s, f).ok())
+    })
+}
+
+/// `YYYY-MM-DD` (or `/`, `.`) and `YYYYMMDD` without chrono's format parser: a million rows
+/// of several dates each add up.
+fn fast_day(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| {
+        b[r].iter().try_fold(0u32, |n, c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+    };
+    let (y, m, d) = match b.len() {
+        10 if b[4] == b[7] && matches!(b[4], b'-' | b'/' | b'.') => (num(0..4)?, num(5..7)?, num(8..10)?),
+        8 => (num(0..4)?, num(4..6)?, num(6..8)?),
+        _ => return None,
+    };
+    NaiveDate::from_ymd_opt(y as i32, m, d)
+}
+
+/// `YYYY-MM-DD`.
+fn iso_day(d: NaiveDate) -> String {
+    use chrono::Datelike;
+    if (0..=9999).contains(&d.year()) {
+        format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
+    } else {
+        d.format("%Y-%m-%d").to_string()
+    }
 }
 
 fn date_cell(e: &mut Errors, row: u32, field: &str, v: Option<&str>, not_future: bool) -> Result<Option<String>, ()> {
@@ -205,7 +286,7 @@ fn date_cell(e: &mut Errors, row: u32, field: &str, v: Option<&str>, not_future:
             e.add(row, field, "in_future", format!("{field} {v} is in the future"));
             Err(())
         }
-        Some(d) => Ok(Some(d.format("%Y-%m-%d").to_string())),
+        Some(d) => Ok(Some(iso_day(d))),
         None => {
             e.add(row, field, "bad_date", format!("{field} {v:?} is not a date as YYYY-MM-DD"));
             Err(())
@@ -294,6 +375,130 @@ fn required<'a>(e: &mut Errors, c: &Cells<'a>, row: u32, id: &str) -> Option<&'a
     v
 }
 
+/// Parses and checks one resident's row on its own; `None` when it has errors (added to `e`).
+fn parse_resident(
+    e: &mut Errors,
+    c: &Cells,
+    row: u32,
+    tag_kinds: &HashMap<String, bool>,
+    may_read_sensitive: bool,
+) -> Option<ResidentRow> {
+    let before = e.list.len();
+    let name = required(e, c, row, "name");
+    let household = required(e, c, row, "household_code");
+    let (Some(name), Some(household)) = (name, household) else { return None };
+    let name = checked_name("name", name).map_err(|x| e.store(row, x)).ok();
+    let id_number = match c.get("id_number").filter(|v| !masked(v)) {
+        Some(v) => match IdNumber::parse(v) {
+            Ok(id) => Some(id),
+            Err(x) => {
+                e.add(row, "id_number", "bad_id_number", format!("ID number {v}: {x}"));
+                None
+            }
+        },
+        None => None,
+    };
+    let mut sex = None;
+    if let Some(v) = c.get("sex") {
+        sex = parse_sex(v);
+        if sex.is_none() {
+            e.add(row, "sex", "bad_sex", format!("sex {v:?} is not male/female (男/女)"));
+        }
+    }
+    let mut birth_date = date_cell(e, row, "birth_date", c.get("birth_date"), true).ok().flatten();
+    if let Some(id) = &id_number {
+        let from_id = iso_day(id.birth_date());
+        if birth_date.as_ref().is_some_and(|b| *b != from_id) {
+            e.add(
+                row,
+                "birth_date",
+                "mismatch_id_number",
+                format!("birth_date does not match the ID number, which says {from_id}"),
+            );
+        }
+        if sex.is_some_and(|s| s != id.sex()) {
+            e.add(row, "sex", "mismatch_id_number", "sex does not match the ID number");
+        }
+        birth_date = Some(from_id);
+        sex = Some(id.sex());
+    }
+    let phone = match c.get("phone").filter(|v| !masked(v)) {
+        Some(p) if valid_phone(p) => Some(p.to_string()),
+        Some(p) => {
+            e.add(row, "phone", "bad_phone", format!("phone {p:?} is not a mobile or landline number"));
+            None
+        }
+        None => None,
+    };
+    let mut status = None;
+    if let Some(v) = c.get("status") {
+        status = parse_status(v);
+        if status.is_none() {
+            e.add(
+                row,
+                "status",
+                "bad_status",
+                format!("status {v:?} is not one of present, away, returned, moved_out, deceased"),
+            );
+        }
+    }
+    let mut relation = None;
+    if let Some(v) = c.get("relation") {
+        relation = parse_relation(v);
+        if relation.is_none() {
+            e.add(
+                row,
+                "relation",
+                "unknown_relation",
+                format!("relation {v:?} is not one of: {}", RELATIONS.join(", ")),
+            );
+        }
+    }
+    let since = date_cell(e, row, "member_since", c.get("member_since"), true).ok().flatten();
+    let tags = if c.has("tags") {
+        let mut list = Vec::new();
+        for item in c.get("tags").unwrap_or("").split([';', '；', ',', '，', '、']) {
+            let item = item.trim();
+            if item.is_empty() {
+                continue;
+            }
+            let (code, date) = match item.split_once('@') {
+                Some((t, d)) => (t.trim(), Some(d.trim())),
+                None => (item, None),
+            };
+            let date = match date_cell(e, row, "tags", date, true) {
+                Ok(d) => d,
+                Err(()) => continue,
+            };
+            match tag_kinds.get(code) {
+                None => e.add(row, "tags", "unknown_tag", format!("there is no tag {code:?}")),
+                Some(true) if !may_read_sensitive => {
+                    e.add(row, "tags", "sensitive_tag", format!("your post does not handle the sensitive tag {code}"))
+                }
+                Some(_) if list.iter().any(|(t, _)| t == code) => {}
+                Some(_) => list.push((code.to_string(), date)),
+            }
+        }
+        Some(list)
+    } else {
+        None
+    };
+    (e.list.len() == before).then(|| ResidentRow {
+        row,
+        id_number,
+        id_masked: c.get("id_number").is_some_and(masked),
+        name: name.expect("checked"),
+        sex,
+        birth_date,
+        phone,
+        status,
+        household_code: household.to_string(),
+        relation,
+        since,
+        tags,
+    })
+}
+
 // ---------------------------------------------------------------- the plan
 
 enum Action {
@@ -359,7 +564,7 @@ struct Plan {
 const CHUNK: usize = 500;
 
 /// Tags are few and long-lived: the bulk loader takes them as `&'static str`.
-fn intern(tag: &str) -> &'static str {
+pub(crate) fn intern(tag: &str) -> &'static str {
     static SET: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
     let mut set = SET.get_or_init(Default::default).lock().expect("the tag set is never poisoned");
     if let Some(t) = set.get(tag) {
@@ -368,6 +573,88 @@ fn intern(tag: &str) -> &'static str {
     let t: &'static str = Box::leak(tag.to_string().into_boxed_str());
     set.insert(t);
     t
+}
+
+/// Counts per kind: rows and failed rows from the sheets, actions from the plan.
+fn tally(report: &mut ImportReport, plan: &Plan, sizes: &[(SheetKind, String, usize)]) {
+    let failed: HashSet<(&str, u32)> =
+        report.errors.iter().filter(|e| e.row > 1).map(|e| (e.sheet.as_str(), e.row)).collect();
+    let mut counts = std::mem::take(&mut report.counts);
+    for (kind, name, rows) in sizes {
+        let c = counts.entry(kind.as_str().to_string()).or_default();
+        c.rows += rows;
+        c.failed += failed.iter().filter(|(s, _)| s == name).count();
+    }
+    let mut count = |kind: SheetKind, actions: &mut dyn Iterator<Item = &Action>| {
+        let c = counts.entry(kind.as_str().to_string()).or_default();
+        for a in actions {
+            match a {
+                Action::Create => c.created += 1,
+                Action::Update { .. } => c.updated += 1,
+                Action::Unchanged => c.unchanged += 1,
+            }
+        }
+    };
+    count(SheetKind::Areas, &mut plan.areas.iter().map(|x| &x.1));
+    count(SheetKind::Houses, &mut plan.houses.iter().map(|x| &x.1));
+    count(SheetKind::Households, &mut plan.households.iter().map(|x| &x.1));
+    count(SheetKind::Residents, &mut plan.residents.iter().map(|x| &x.1));
+    if sizes.iter().any(|s| s.0 == SheetKind::Posts) {
+        count(SheetKind::Posts, &mut plan.posts.iter().map(|p| &p.action));
+    }
+    report.counts = counts;
+}
+
+/// Residents handed to the bulk loader at a time when they are read from their file.
+const BATCH: usize = 50_000;
+
+/// Parses and checks rows on every core into the bulk loader's residents; `None` for a row
+/// with an error or that does not fit a bulk load.
+fn parse_bulk(
+    rows: &[(u32, Vec<String>)],
+    index: &HashMap<&'static str, usize>,
+    tag_kinds: &HashMap<String, bool>,
+    may_read_sensitive: bool,
+    as_of: NaiveDate,
+    households: &HashMap<String, usize>,
+) -> Vec<Option<wangge_demo::ResidentSeed>> {
+    crate::crypto::par_map(rows, |(row, cells)| {
+        let mut e = Errors { sheet: "", list: Vec::new() };
+        parse_resident(&mut e, &Cells { index, row: cells }, *row, tag_kinds, may_read_sensitive)
+            .and_then(|r| bulk_resident(r, as_of, households))
+    })
+}
+
+/// A household of a bulk load whose head is not known yet.
+const NO_HEAD: usize = usize::MAX;
+
+/// A checked resident's row as the bulk loader takes it, if it fits a bulk load: an ID number,
+/// a household of the file, and the load's date for membership and tags.
+fn bulk_resident(
+    r: ResidentRow,
+    as_of: NaiveDate,
+    households: &HashMap<String, usize>,
+) -> Option<wangge_demo::ResidentSeed> {
+    let day = |d: &Option<String>| d.as_deref().and_then(fast_day);
+    if day(&r.since)? != as_of {
+        return None;
+    }
+    for (_, d) in r.tags.iter().flatten() {
+        if day(d)? != as_of {
+            return None;
+        }
+    }
+    Some(wangge_demo::ResidentSeed {
+        household: *households.get(r.household_code.as_str())?,
+        birth_date: day(&r.birth_date)?,
+        id_number: r.id_number?.into_string(),
+        name: r.name,
+        sex: r.sex?,
+        phone: r.phone,
+        status: r.status.unwrap_or(ResidenceStatus::Present),
+        relation: r.relation.unwrap_or("other"),
+        tags: r.tags.iter().flatten().map(|(t, _)| intern(t)).collect(),
+    })
 }
 
 fn mask(s: &str) -> String {
@@ -406,68 +693,32 @@ impl Store {
         if kinds.contains(&SheetKind::Posts) {
             audit::require(caller, Permission::ManagePosts)?;
         }
-        let mut report = ImportReport { dry_run: options.dry_run, ..Default::default() };
         progress("checking", 0);
-        // The sheets' cells are freed as they are parsed: a file of a million rows never sits
-        // in memory beside its checked rows.
         let sizes: Vec<(SheetKind, String, usize)> =
             sheets.iter().map(|s| (s.kind, s.name.clone(), s.rows.len())).collect();
+        if let Some(mut report) = self.import_streamed(caller, &scope, &sheets, options, &sizes, progress).await? {
+            report.seconds = started.elapsed().as_secs_f64();
+            return Ok(report);
+        }
+        let mut report = ImportReport { dry_run: options.dry_run, ..Default::default() };
+        // The sheets' cells are freed as they are parsed: a file of a million rows never sits
+        // in memory beside its checked rows.
         let mut plan = self.check(caller, &scope, sheets, &mut report).await?;
         progress("checking", sizes.iter().map(|s| s.2).sum());
-        let failed: HashSet<(&str, u32)> =
-            report.errors.iter().filter(|e| e.row > 1).map(|e| (e.sheet.as_str(), e.row)).collect();
-        for (kind, name, rows) in &sizes {
-            let c = report.counts.entry(kind.as_str().to_string()).or_default();
-            c.rows += rows;
-            c.failed += failed.iter().filter(|(s, _)| s == name).count();
-        }
+        tally(&mut report, &plan, &sizes);
         let header_errors = report.errors.iter().any(|e| e.row == 1);
         let write = !options.dry_run && !header_errors && (!report.has_errors() || options.good_rows_only);
-        let Plan { areas, houses, households, residents, .. } = &plan;
-        macro_rules! count {
-            ($list:expr, $kind:expr) => {{
-                let c = report.counts.entry($kind.to_string()).or_default();
-                for (_, a) in $list.iter() {
-                    match a {
-                        Action::Create => c.created += 1,
-                        Action::Update { .. } => c.updated += 1,
-                        Action::Unchanged => c.unchanged += 1,
-                    }
-                }
-            }};
-        }
-        count!(areas, "areas");
-        count!(houses, "houses");
-        count!(households, "households");
-        count!(residents, "residents");
-        if kinds.contains(&SheetKind::Posts) {
-            let c = report.counts.entry(SheetKind::Posts.as_str().to_string()).or_default();
-            for p in &plan.posts {
-                match p.action {
-                    Action::Create => c.created += 1,
-                    Action::Update { .. } => c.updated += 1,
-                    Action::Unchanged => c.unchanged += 1,
-                }
-            }
-        }
         if write {
             let county = if report.has_errors() { None } else { self.bulk_plan(&plan) };
             if let Some(county) = county {
                 let code = plan.areas[0].0.code.clone();
-                let detail = format!("bulk import of a new county: {} residents", plan.residents.len());
                 let posts = std::mem::take(&mut plan.posts);
                 // The loader's plan holds everything now.
                 drop(plan);
                 self.load_plan(&county, &mut |t, n| progress(t, n)).await?;
+                let residents = county.residents.len();
                 drop(county);
-                let mut tx = self.write_tx().await?;
-                self.apply_posts(&mut tx, caller, &posts, progress).await?;
-                let path: String = sqlx::query_scalar("SELECT path FROM areas WHERE code = $1 AND valid_to IS NULL")
-                    .bind(&code)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                audit::record(&mut tx, caller, "import", "registry", None, &path, None, Some(detail)).await?;
-                tx.commit().await?;
+                self.finish_bulk(caller, &code, residents, &posts, progress).await?;
                 report.bulk = true;
             } else {
                 self.apply(caller, &plan, progress).await?;
@@ -476,6 +727,161 @@ impl Store {
         }
         report.seconds = started.elapsed().as_secs_f64();
         Ok(report)
+    }
+
+    /// A new county whose residents' rows stay in their file: pass 1 reads and checks each
+    /// row, keeping only compact keys in memory (ID numbers for duplicates, households' heads)
+    /// and spooling the checked, sealed rows to a temporary file; pass 2 hands the spool to the
+    /// bulk loader a batch at a time. `None` when the
+    /// file is not such a county, or has an error or a row that matches a stored record: its
+    /// rows are then read into memory and checked as any file's, for the full report.
+    async fn import_streamed(
+        &self,
+        caller: &Caller,
+        scope: &Scope,
+        sheets: &[ImportSheet],
+        options: ImportOptions,
+        sizes: &[(SheetKind, String, usize)],
+        progress: &mut (dyn FnMut(&str, usize) + Send),
+    ) -> StoreResult<Option<ImportReport>> {
+        let mut residents = sheets.iter().filter(|s| s.kind == SheetKind::Residents);
+        let (Some(sheet), None) = (residents.next(), residents.next()) else { return Ok(None) };
+        let SheetRows::File { source, .. } = &sheet.rows else { return Ok(None) };
+        let mut e = Errors { sheet: &sheet.name, list: Vec::new() };
+        let index = columns(sheet, &mut e);
+        if !e.list.is_empty() {
+            return Ok(None);
+        }
+        // The other sheets are checked as ever: they are small beside the residents'.
+        let mut report = ImportReport { dry_run: options.dry_run, ..Default::default() };
+        let others: Vec<ImportSheet> = sheets.iter().filter(|s| s.kind != SheetKind::Residents).cloned().collect();
+        let mut plan = self.check(caller, scope, others, &mut report).await?;
+        if report.has_errors() {
+            return Ok(None);
+        }
+        let Some(mut county) = self.bulk_parents(&plan) else { return Ok(None) };
+        let may_read_sensitive = caller.can(Permission::ReadSensitiveTags);
+        let tag_kinds: HashMap<String, bool> =
+            self.tag_kinds().await?.into_iter().map(|k| (k.code, k.sensitive)).collect();
+        let households: HashMap<String, usize> =
+            county.households.iter().enumerate().map(|(i, h)| (h.code.clone(), i)).collect();
+
+        // Pass 1: each row checked, sealed and spooled (unless on a dry run).
+        let stored = !self.table_empty("residents").await?;
+        // The first 17 digits of each ID number (the 18th follows from them).
+        let mut ids: HashSet<u64> = HashSet::new();
+        let mut hashes: Vec<String> = Vec::new();
+        let mut spool = match options.dry_run {
+            true => None,
+            false => Some(crate::bulk::SpoolWriter::new().map_err(spool_err)?),
+        };
+        let mut count = 0;
+        let mut rows = source.rows().map_err(file_err)?;
+        loop {
+            let chunk: Vec<(u32, Vec<String>)> =
+                rows.by_ref().take(BATCH).collect::<std::io::Result<_>>().map_err(file_err)?;
+            if chunk.is_empty() {
+                break;
+            }
+            let parsed = parse_bulk(&chunk, &index, &tag_kinds, may_read_sensitive, county.as_of, &households);
+            drop(chunk);
+            let Some(seeds) = parsed.into_iter().collect::<Option<Vec<_>>>() else { return Ok(None) };
+            for seed in &seeds {
+                let Some(Ok(key)) = seed.id_number.get(..17).map(str::parse::<u64>) else { return Ok(None) };
+                if !ids.insert(key) {
+                    return Ok(None);
+                }
+                if seed.relation == "head" {
+                    let head = &mut county.households[seed.household].head;
+                    if *head != NO_HEAD {
+                        return Ok(None);
+                    }
+                    *head = count;
+                }
+                if stored {
+                    hashes.push(self.keyed_hash(&seed.id_number));
+                    if hashes.len() == CHUNK {
+                        if self.any_resident(&hashes).await? {
+                            return Ok(None);
+                        }
+                        hashes.clear();
+                    }
+                }
+                count += 1;
+            }
+            if let Some(spool) = &mut spool {
+                let personal = crate::bulk::seal_seeds(self, &seeds);
+                for (s, p) in seeds.iter().zip(&personal) {
+                    spool.push(s, p).map_err(spool_err)?;
+                }
+            }
+            progress("checking", count);
+        }
+        if (stored && !hashes.is_empty() && self.any_resident(&hashes).await?)
+            || county.households.iter().any(|h| h.head == NO_HEAD)
+        {
+            return Ok(None);
+        }
+        drop(ids);
+        progress("checking", count);
+        let others: Vec<(SheetKind, String, usize)> =
+            sizes.iter().filter(|s| s.0 != SheetKind::Residents).cloned().collect();
+        tally(&mut report, &plan, &others);
+        report.counts.insert(
+            SheetKind::Residents.as_str().to_string(),
+            KindCounts { rows: count, created: count, ..Default::default() },
+        );
+        let Some(spool) = spool else { return Ok(Some(report)) };
+
+        // Pass 2: the spool, a batch at a time, into the bulk loader.
+        let code = plan.areas[0].0.code.clone();
+        let posts = std::mem::take(&mut plan.posts);
+        drop(plan);
+        let mut spool = spool.finish().map_err(spool_err)?;
+        let mut left = count;
+        let next: crate::bulk::NextBatch = Box::new(move || {
+            if left == 0 {
+                return Ok(None);
+            }
+            let n = left.min(BATCH);
+            left -= n;
+            spool.read(n).map(Some).map_err(spool_err)
+        });
+        self.load_plan_batches(&county, next, progress).await?;
+        drop(county);
+        self.finish_bulk(caller, &code, count, &posts, progress).await?;
+        report.written = true;
+        report.bulk = true;
+        Ok(Some(report))
+    }
+
+    /// After a bulk load: the file's posts, and the import's audit event.
+    async fn finish_bulk(
+        &self,
+        caller: &Caller,
+        code: &str,
+        residents: usize,
+        posts: &[posts::PlannedPost],
+        progress: &mut (dyn FnMut(&str, usize) + Send),
+    ) -> StoreResult<()> {
+        let detail = format!("bulk import of a new county: {residents} residents");
+        let mut tx = self.write_tx().await?;
+        self.apply_posts(&mut tx, caller, posts, progress).await?;
+        let path: String = sqlx::query_scalar("SELECT path FROM areas WHERE code = $1 AND valid_to IS NULL")
+            .bind(code)
+            .fetch_one(&mut *tx)
+            .await?;
+        audit::record(&mut tx, caller, "import", "registry", None, &path, None, Some(detail)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Whether a resident with one of these ID numbers' keyed hashes is stored.
+    async fn any_resident(&self, hashes: &[String]) -> StoreResult<bool> {
+        let mut sql = Sql::new("SELECT count(*) FROM residents WHERE id_number_hash IN (");
+        push_list(&mut sql, hashes);
+        let n: i64 = sql.query().fetch_one(&self.pool).await?.try_get(0)?;
+        Ok(n > 0)
     }
 
     /// Parses and checks every sheet against the file and the store.
@@ -506,8 +912,8 @@ impl Store {
                 continue;
             }
             let kind = sheet.kind;
-            for (row, cells) in sheet.rows {
-                let c = Cells { index: index.clone(), row: &cells };
+            for (row, cells) in sheet.rows.into_memory()? {
+                let c = Cells { index: &index, row: &cells };
                 let before = e.list.len();
                 match kind {
                     SheetKind::Areas => {
@@ -599,130 +1005,7 @@ impl Store {
                         }
                     }
                     SheetKind::Residents => {
-                        let name = required(&mut e, &c, row, "name");
-                        let household = required(&mut e, &c, row, "household_code");
-                        let (Some(name), Some(household)) = (name, household) else { continue };
-                        let name = checked_name("name", name).map_err(|x| e.store(row, x)).ok();
-                        let id_number = match c.get("id_number").filter(|v| !masked(v)) {
-                            Some(v) => match IdNumber::parse(v) {
-                                Ok(id) => Some(id),
-                                Err(x) => {
-                                    e.add(row, "id_number", "bad_id_number", format!("ID number {v}: {x}"));
-                                    None
-                                }
-                            },
-                            None => None,
-                        };
-                        let mut sex = None;
-                        if let Some(v) = c.get("sex") {
-                            sex = parse_sex(v);
-                            if sex.is_none() {
-                                e.add(row, "sex", "bad_sex", format!("sex {v:?} is not male/female (男/女)"));
-                            }
-                        }
-                        let mut birth_date =
-                            date_cell(&mut e, row, "birth_date", c.get("birth_date"), true).ok().flatten();
-                        if let Some(id) = &id_number {
-                            let from_id = id.birth_date().format("%Y-%m-%d").to_string();
-                            if birth_date.as_ref().is_some_and(|b| *b != from_id) {
-                                e.add(
-                                    row,
-                                    "birth_date",
-                                    "mismatch_id_number",
-                                    format!("birth_date does not match the ID number, which says {from_id}"),
-                                );
-                            }
-                            if sex.is_some_and(|s| s != id.sex()) {
-                                e.add(row, "sex", "mismatch_id_number", "sex does not match the ID number");
-                            }
-                            birth_date = Some(from_id);
-                            sex = Some(id.sex());
-                        }
-                        let phone = match c.get("phone").filter(|v| !masked(v)) {
-                            Some(p) if valid_phone(p) => Some(p.to_string()),
-                            Some(p) => {
-                                e.add(
-                                    row,
-                                    "phone",
-                                    "bad_phone",
-                                    format!("phone {p:?} is not a mobile or landline number"),
-                                );
-                                None
-                            }
-                            None => None,
-                        };
-                        let mut status = None;
-                        if let Some(v) = c.get("status") {
-                            status = parse_status(v);
-                            if status.is_none() {
-                                e.add(
-                                    row,
-                                    "status",
-                                    "bad_status",
-                                    format!("status {v:?} is not one of present, away, returned, moved_out, deceased"),
-                                );
-                            }
-                        }
-                        let mut relation = None;
-                        if let Some(v) = c.get("relation") {
-                            relation = parse_relation(v);
-                            if relation.is_none() {
-                                e.add(
-                                    row,
-                                    "relation",
-                                    "unknown_relation",
-                                    format!("relation {v:?} is not one of: {}", RELATIONS.join(", ")),
-                                );
-                            }
-                        }
-                        let since = date_cell(&mut e, row, "member_since", c.get("member_since"), true).ok().flatten();
-                        let tags = if c.has("tags") {
-                            let mut list = Vec::new();
-                            for item in c.get("tags").unwrap_or("").split([';', '；', ',', '，', '、']) {
-                                let item = item.trim();
-                                if item.is_empty() {
-                                    continue;
-                                }
-                                let (code, date) = match item.split_once('@') {
-                                    Some((t, d)) => (t.trim(), Some(d.trim())),
-                                    None => (item, None),
-                                };
-                                let date = match date_cell(&mut e, row, "tags", date, true) {
-                                    Ok(d) => d,
-                                    Err(()) => continue,
-                                };
-                                match tag_kinds.get(code) {
-                                    None => e.add(row, "tags", "unknown_tag", format!("there is no tag {code:?}")),
-                                    Some(true) if !may_read_sensitive => e.add(
-                                        row,
-                                        "tags",
-                                        "sensitive_tag",
-                                        format!("your post does not handle the sensitive tag {code}"),
-                                    ),
-                                    Some(_) if list.iter().any(|(t, _)| t == code) => {}
-                                    Some(_) => list.push((code.to_string(), date)),
-                                }
-                            }
-                            Some(list)
-                        } else {
-                            None
-                        };
-                        if e.list.len() == before {
-                            resident_rows.push(ResidentRow {
-                                row,
-                                id_number,
-                                id_masked: c.get("id_number").is_some_and(masked),
-                                name: name.expect("checked"),
-                                sex,
-                                birth_date,
-                                phone,
-                                status,
-                                household_code: household.to_string(),
-                                relation,
-                                since,
-                                tags,
-                            });
-                        }
+                        resident_rows.extend(parse_resident(&mut e, &c, row, &tag_kinds, may_read_sensitive))
                     }
                     SheetKind::Posts => post_rows.extend(posts::parse(&mut e, &c, row, caller)),
                 }
@@ -1249,11 +1532,34 @@ impl Store {
     /// area under an area of the file, every household with a house and a head, every
     /// resident with an ID number, and one date for validity, memberships and tags.
     fn bulk_plan(&self, plan: &Plan) -> Option<wangge_demo::Plan> {
+        let mut county = self.bulk_parents(plan)?;
+        let household_index: HashMap<String, usize> =
+            county.households.iter().enumerate().map(|(i, h)| (h.code.clone(), i)).collect();
+        let mut residents = Vec::with_capacity(plan.residents.len());
+        for (i, (r, a)) in plan.residents.iter().enumerate() {
+            if !matches!(a, Action::Create) {
+                return None;
+            }
+            let seed = bulk_resident(r.clone(), county.as_of, &household_index)?;
+            if seed.relation == "head" {
+                county.households[seed.household].head = i;
+            }
+            residents.push(seed);
+        }
+        if county.households.iter().any(|h| h.head == NO_HEAD) {
+            return None;
+        }
+        county.residents = residents;
+        Some(county)
+    }
+
+    /// The areas, houses and households of a bulk load (no residents, no heads yet), when
+    /// they are all new under a new county of the file with one date of validity.
+    fn bulk_parents(&self, plan: &Plan) -> Option<wangge_demo::Plan> {
         let w = self.widths;
         let all_new = plan.areas.iter().all(|(_, a)| matches!(a, Action::Create))
             && plan.houses.iter().all(|(_, a)| matches!(a, Action::Create))
-            && plan.households.iter().all(|(_, a)| matches!(a, Action::Create))
-            && plan.residents.iter().all(|(_, a)| matches!(a, Action::Create));
+            && plan.households.iter().all(|(_, a)| matches!(a, Action::Create));
         let first = plan.areas.first()?;
         if !all_new
             || first.0.level != Level::County
@@ -1264,12 +1570,6 @@ impl Store {
         let mut dates: BTreeSet<&str> = BTreeSet::new();
         for (a, _) in &plan.areas {
             dates.insert(a.valid_from.as_deref()?);
-        }
-        for (r, _) in &plan.residents {
-            dates.insert(r.since.as_deref()?);
-            for (_, d) in r.tags.iter().flatten() {
-                dates.insert(d.as_deref()?);
-            }
         }
         if dates.len() != 1 {
             return None;
@@ -1306,43 +1606,20 @@ impl Store {
                 })
             })
             .collect::<Option<_>>()?;
-        let household_index: HashMap<&str, usize> =
-            plan.households.iter().enumerate().map(|(i, (h, _))| (h.code.as_str(), i)).collect();
-        let mut heads: Vec<Option<usize>> = vec![None; plan.households.len()];
-        let mut residents = Vec::with_capacity(plan.residents.len());
-        for (i, (r, _)) in plan.residents.iter().enumerate() {
-            let household = *household_index.get(r.household_code.as_str())?;
-            let relation = r.relation.unwrap_or("other");
-            if relation == "head" {
-                heads[household] = Some(i);
-            }
-            residents.push(wangge_demo::ResidentSeed {
-                household,
-                name: r.name.clone(),
-                sex: r.sex?,
-                birth_date: NaiveDate::parse_from_str(r.birth_date.as_deref()?, "%Y-%m-%d").ok()?,
-                phone: r.phone.clone(),
-                id_number: r.id_number.as_ref()?.as_str().to_string(),
-                status: r.status.unwrap_or(ResidenceStatus::Present),
-                relation,
-                tags: r.tags.iter().flatten().map(|(t, _)| intern(t)).collect(),
-            });
-        }
         let households = plan
             .households
             .iter()
-            .zip(&heads)
-            .map(|((h, _), head)| {
+            .map(|(h, _)| {
                 let house = *house_index.get(&h.code[..w.house_len()])?;
                 Some(wangge_demo::HouseholdSeed {
                     house,
                     code: h.code.clone(),
                     address: h.address.clone().unwrap_or_else(|| plan.houses[house].0.address.clone()),
-                    head: (*head)?,
+                    head: NO_HEAD,
                 })
             })
             .collect::<Option<_>>()?;
-        Some(wangge_demo::Plan { as_of, areas, houses, households, residents })
+        Some(wangge_demo::Plan { as_of, areas, houses, households, residents: Vec::new() })
     }
 
     /// Writes a checked plan in one transaction, row by row through the same SQL as the

@@ -88,7 +88,8 @@ pub use error::{StoreError, StoreResult};
 pub use evaluations::{EvaluationSnapshot, NewEvaluation, RateablePost, period_dates, quarter_of};
 pub use export::{ExportFilter, Exporter};
 pub use import::{
-    ImportOptions, ImportReport, ImportSheet, KindCounts, MAX_LISTED_CHANGES, RowChange, RowError, parse_day,
+    ImportOptions, ImportReport, ImportSheet, KindCounts, MAX_LISTED_CHANGES, RowChange, RowError, RowSource, Rows,
+    SheetRows, parse_day,
 };
 pub use import_jobs::{ClaimedImport, HEARTBEAT, ImportJob, JOB_STATES, MAX_ATTEMPTS, NewImportJob, STALE_AFTER};
 pub use ledger::{

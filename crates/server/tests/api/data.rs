@@ -9,6 +9,7 @@ use crate::{Engine, TestApp, id_number};
 
 crate::on_both_engines!(
     registry_round_trips_through_xlsx,
+    registry_round_trips_through_csv_files,
     bad_rows_are_reported_and_nothing_is_written,
     exports_mask_and_log,
     boundaries_import_with_gaps_and_overlaps
@@ -112,6 +113,112 @@ async fn registry_round_trips_through_xlsx(app: TestApp) {
     assert!(change["changes"][0].as_str().unwrap().ends_with("→ 新地址 1 号"), "{change}");
     let (_, found) = copy.get(&format!("/api/v1/houses?code={}", first[0])).await;
     assert_eq!(found["items"][0]["address"], "新地址 1 号");
+    assert_eq!(copy.row_counts().await, before);
+}
+
+/// A source that counts how often its rows are read.
+struct Counted(std::sync::Arc<dyn wangge_store::RowSource>, std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl wangge_store::RowSource for Counted {
+    fn rows(&self) -> std::io::Result<wangge_store::Rows> {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.0.rows()
+    }
+}
+
+/// Reads CSV files as `wangge import` does, counting the reads of the residents' rows.
+fn read_files(
+    paths: &[std::path::PathBuf],
+) -> (Vec<wangge_store::ImportSheet>, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let reads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut sheets = Vec::new();
+    for p in paths {
+        for mut sheet in wangge_data::read_file(p, None).unwrap() {
+            if let (wangge_store::SheetKind::Residents, wangge_store::SheetRows::File { source, count }) =
+                (sheet.kind, sheet.rows.clone())
+            {
+                sheet.rows = wangge_store::SheetRows::File {
+                    source: std::sync::Arc::new(Counted(source, reads.clone())),
+                    count,
+                };
+            }
+            sheets.push(sheet);
+        }
+    }
+    (sheets, reads)
+}
+
+/// The CLI's path: CSV files whose residents stay in the file, read once to check them (the
+/// checked rows spooled for the load), and read into memory only for a file that is not a
+/// clean new county.
+async fn registry_round_trips_through_csv_files(app: TestApp) {
+    use std::sync::atomic::Ordering;
+    use wangge_core::Caller;
+    use wangge_store::ImportOptions;
+    let demo = app.with_demo().await;
+    let copy = empty_like(&demo).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for kind in ["areas", "houses", "households", "residents"] {
+        let bytes = export(&demo, json!({"kind": kind, "format": "csv", "purpose": "moving the registry"})).await;
+        let path = dir.path().join(format!("{kind}.csv"));
+        std::fs::write(&path, bytes).unwrap();
+        files.push(path);
+    }
+    let import = |options: ImportOptions, files: Vec<std::path::PathBuf>| {
+        let store = copy.store.clone();
+        async move {
+            let (sheets, reads) = read_files(&files);
+            let report = store.import(&Caller::system(), None, sheets, options, &mut |_, _| {}).await.unwrap();
+            (report, reads.load(Ordering::SeqCst))
+        }
+    };
+    let empty = copy.row_counts().await;
+
+    // A dry run reads the residents once and writes nothing.
+    let (report, reads) = import(ImportOptions { dry_run: true, ..Default::default() }, files.clone()).await;
+    assert!(!report.written && !report.has_errors(), "{report:?}");
+    let residents = &report.counts["residents"];
+    assert!(residents.created > 20_000 && residents.created == residents.rows, "{report:?}");
+    assert_eq!(reads, 1, "one pass over the residents");
+    assert_eq!(copy.row_counts().await, empty);
+
+    // A duplicate ID number inside the file: reported on its row, nothing written.
+    let text = std::fs::read_to_string(&files[3]).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let bad = dir.path().join("bad");
+    std::fs::create_dir(&bad).unwrap();
+    let mut bad_files: Vec<std::path::PathBuf> = files[..3].to_vec();
+    bad_files.push(bad.join("residents.csv"));
+    std::fs::write(&bad_files[3], format!("{text}{}\n", lines[5])).unwrap();
+    let (report, _) = import(ImportOptions::default(), bad_files).await;
+    assert!(!report.written, "{report:?}");
+    let dup: Vec<_> = report.errors.iter().filter(|e| e.code == "duplicate_in_file").collect();
+    assert_eq!(dup.len(), 1, "{report:?}");
+    assert_eq!(
+        (dup[0].sheet.as_str(), dup[0].row, dup[0].field.as_str()),
+        ("residents", lines.len() as u32 + 1, "id_number")
+    );
+    assert_eq!(copy.row_counts().await, empty);
+
+    // The whole county: checked in one pass (and spooled), loaded from the spool, equal to
+    // the original.
+    let (report, reads) = import(ImportOptions::default(), files.clone()).await;
+    assert!(report.written && report.bulk && !report.has_errors(), "{report:?}");
+    assert_eq!(reads, 1, "the residents were read once, never held whole");
+    assert_eq!(report.counts["residents"].created, residents.created);
+    assert_eq!(registry_lines(&demo).await, registry_lines(&copy).await, "the copy equals the original");
+    copy.assert_stats_consistent().await;
+
+    // Again: every row matches a stored record, nothing changes.
+    let before = copy.row_counts().await;
+    let (report, _) = import(ImportOptions::default(), files.clone()).await;
+    assert!(!report.bulk && !report.has_errors(), "{report:?}");
+    for kind in ["areas", "houses", "households", "residents"] {
+        let c = &report.counts[kind];
+        assert_eq!((c.created, c.updated), (0, 0), "{kind}: {report:?}");
+        assert!(c.unchanged > 0, "{kind}");
+    }
     assert_eq!(copy.row_counts().await, before);
 }
 

@@ -120,7 +120,7 @@ pub async fn deputy(app: &TestApp, area: i64, kind: wangge_core::PostKind, login
 /// The rows of a CSV export, header left out, read as an import reads them.
 pub fn csv_rows(bytes: &[u8]) -> Vec<Vec<String>> {
     let sheets = wangge_data::read_sheets(bytes, "x.csv", Some(wangge_store::SheetKind::Areas)).unwrap();
-    sheets.into_iter().next().unwrap().rows.into_iter().map(|(_, cells)| cells).collect()
+    sheets.into_iter().next().unwrap().rows.into_memory().unwrap().into_iter().map(|(_, cells)| cells).collect()
 }
 
 async fn download(app: &TestApp, token: &str, path: &str) -> (StatusCode, Vec<u8>) {
