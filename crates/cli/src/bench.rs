@@ -499,11 +499,19 @@ mod intake {
             pct(0.5),
             pct(0.99)
         );
-        let (commits, bodies) = store.group_commits();
-        if commits > 0 {
+        let w = store.group_commits();
+        if w.commits > 0 {
+            let per = |ms: f64| ms / w.bodies as f64;
             println!(
-                "{engine:<8} group commit: {bodies} intakes in {commits} commits, {:.1} a commit",
-                bodies as f64 / commits as f64
+                "{engine:<8} group commit: {} intakes in {} commits, {:.1} a commit; the writer's time an intake: \
+                 begin {:.3} ms, body {:.3} ms, kept writes {:.3} ms, commit {:.3} ms",
+                w.bodies,
+                w.commits,
+                w.bodies as f64 / w.commits as f64,
+                per(w.begin_ms),
+                per(w.body_ms),
+                per(w.end_ms),
+                per(w.commit_ms)
             );
         }
 

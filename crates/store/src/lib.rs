@@ -53,6 +53,7 @@ mod visits;
 mod volunteers;
 mod wishes;
 mod writer;
+pub use writer::WriterStats;
 
 use std::time::Duration;
 

@@ -10,6 +10,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use sqlx::{AnyConnection, AnyPool};
 use tokio::sync::{mpsc, oneshot};
@@ -37,11 +38,30 @@ pub(crate) struct GroupWriter {
     counts: Arc<Counts>,
 }
 
-/// Commits made and bodies kept, for the benchmark's report.
+/// Commits made and bodies kept, and where the writer's time went, for the benchmark's report.
 #[derive(Default)]
 struct Counts {
     commits: AtomicU64,
     bodies: AtomicU64,
+    begin_ns: AtomicU64,
+    body_ns: AtomicU64,
+    end_ns: AtomicU64,
+    commit_ns: AtomicU64,
+}
+
+/// What the writer did since the store opened (SQLite only).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WriterStats {
+    pub commits: u64,
+    pub bodies: u64,
+    /// Waiting for the write gate and a connection, and `BEGIN`.
+    pub begin_ms: f64,
+    /// Running the bodies.
+    pub body_ms: f64,
+    /// Sending each body's kept writes and savepoint ends.
+    pub end_ms: f64,
+    /// `COMMIT`, with its sync.
+    pub commit_ms: f64,
 }
 
 impl GroupWriter {
@@ -78,9 +98,17 @@ impl GroupWriter {
 impl Store {
     /// How many grouped commits were made and how many bodies they held, since the store
     /// opened (SQLite only; PostgreSQL commits each alone).
-    pub fn group_commits(&self) -> (u64, u64) {
+    pub fn group_commits(&self) -> WriterStats {
         let c = &self.writer.counts;
-        (c.commits.load(Ordering::Relaxed), c.bodies.load(Ordering::Relaxed))
+        let ms = |a: &AtomicU64| a.load(Ordering::Relaxed) as f64 / 1e6;
+        WriterStats {
+            commits: c.commits.load(Ordering::Relaxed),
+            bodies: c.bodies.load(Ordering::Relaxed),
+            begin_ms: ms(&c.begin_ns),
+            body_ms: ms(&c.body_ns),
+            end_ms: ms(&c.end_ns),
+            commit_ms: ms(&c.commit_ns),
+        }
     }
 
     /// Runs `body` in a write transaction and answers once it is durable. On SQLite the
@@ -133,7 +161,9 @@ async fn run(
     counts: Arc<Counts>,
     mut jobs: mpsc::UnboundedReceiver<Job>,
 ) {
+    let add = |a: &AtomicU64, since: Instant| a.fetch_add(since.elapsed().as_nanos() as u64, Ordering::Relaxed);
     while let Some(first) = jobs.recv().await {
+        let t = Instant::now();
         // Other writers (`write_tx`) take turns with whole batches.
         let _gate = gate.lock().await;
         // A transaction of sqlx's, so that a batch cut short (even by a panic) is rolled back.
@@ -144,6 +174,7 @@ async fn run(
                 continue;
             }
         };
+        add(&counts.begin_ns, t);
         let mut answers: Vec<Answer> = Vec::new();
         let mut next = Some(first);
         let mut broken = None;
@@ -151,11 +182,14 @@ async fn run(
         // with the next body's savepoint, one round trip less for each body.
         let mut ended: Option<Result<Option<Sql>, ()>> = None;
         while let Some(job) = next.take() {
+            let t = Instant::now();
             if let Err(e) = end_body(&mut tx, &mut ended, &mut answers, "SAVEPOINT grouped").await {
                 refuse(job, &e);
                 broken = Some(e.to_string());
                 break;
             }
+            add(&counts.end_ns, t);
+            let t = Instant::now();
             ended = Some(match job(&mut tx).await {
                 Ok((answer, later)) => {
                     // Answered after the commit below, with the commit's outcome.
@@ -164,6 +198,7 @@ async fn run(
                 }
                 Err(()) => Err(()),
             });
+            add(&counts.body_ns, t);
             if answers.len() < MAX_BATCH {
                 next = jobs.try_recv().ok();
             }
@@ -174,11 +209,13 @@ async fn run(
         {
             broken = Some(e.to_string());
         }
+        let t = Instant::now();
         let outcome = match broken {
             None => tx.commit().await.map_err(|e| e.to_string()),
             // Dropping the transaction rolls the whole batch back.
             Some(why) => Err(why),
         };
+        add(&counts.commit_ns, t);
         if outcome.is_ok() {
             counts.commits.fetch_add(1, Ordering::Relaxed);
             counts.bodies.fetch_add(answers.len() as u64, Ordering::Relaxed);
