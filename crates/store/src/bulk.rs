@@ -365,7 +365,10 @@ enum Source {
 }
 
 /// The next batch, read on a blocking thread while the one before it is written.
-struct Reading<T>(Option<tokio::task::JoinHandle<(Next<T>, StoreResult<Option<T>>)>>);
+struct Reading<T>(Option<tokio::task::JoinHandle<ReadOut<T>>>);
+
+/// A batch read, and where the next one comes from.
+type ReadOut<T> = (Next<T>, StoreResult<Option<T>>);
 
 impl<T: Send + 'static> Reading<T> {
     fn start(next: Next<T>) -> Reading<T> {
@@ -402,7 +405,7 @@ pub(crate) fn seal_seeds(store: &Store, residents: &[ResidentSeed]) -> Vec<Perso
     crate::crypto::par_map(residents, |r| seal_one(store, r.phone.as_deref(), &r.id_number))
 }
 
-fn read_batch<T>(mut next: Next<T>) -> (Next<T>, StoreResult<Option<T>>) {
+fn read_batch<T>(mut next: Next<T>) -> ReadOut<T> {
     let out = next();
     (next, out)
 }
@@ -1038,11 +1041,7 @@ impl Store {
 }
 
 /// Adds residents' counters to their units', `unit -> metric -> value`.
-fn count_residents(
-    layout: &Layout,
-    residents: &[ResidentSeed],
-    per_unit: &mut BTreeMap<usize, BTreeMap<String, i64>>,
-) {
+fn count_residents(layout: &Layout, residents: &[ResidentSeed], per_unit: &mut BTreeMap<usize, BTreeMap<String, i64>>) {
     for r in residents {
         let unit = layout.unit_of_household(r.household);
         let m = per_unit.entry(unit).or_default();
