@@ -44,8 +44,8 @@ pub trait RowSource: Send + Sync {
     fn rows(&self) -> std::io::Result<Rows>;
 }
 
-/// The rows of a sheet: in memory, or read from a file (a residents' file then never sits in
-/// memory: the import reads it once to check it and once to write it).
+/// The rows of a sheet: in memory, or read from a file (a new county's houses, households and
+/// residents then never sit in memory whole: the import reads them once, a batch at a time).
 #[derive(Clone)]
 pub enum SheetRows {
     Memory(Vec<(u32, Vec<String>)>),
