@@ -98,7 +98,7 @@ pub async fn import(args: ImportArgs, settings: &Settings) -> anyhow::Result<boo
     }
     let rows: usize = sheets.iter().map(|s| s.rows.len()).sum();
     eprintln!("read {rows} rows from {} sheet(s) in {:.2} s", sheets.len(), started.elapsed().as_secs_f64());
-    let options = ImportOptions { dry_run: args.dry_run, good_rows_only: args.good_rows_only };
+    let options = ImportOptions { dry_run: args.dry_run, good_rows_only: args.good_rows_only, ..Default::default() };
     let mut bar = progress_bar(rows);
     let report = store.import(&Caller::system(), None, sheets, options, &mut bar).await?;
     eprintln!();

@@ -129,7 +129,7 @@ async fn run_import(store: &Store, worker: &str, claimed: wangge_store::ClaimedI
         })
     };
     let mut by_kind: HashMap<String, i64> = HashMap::new();
-    let options = ImportOptions { dry_run: false, good_rows_only: job.good_rows_only };
+    let options = ImportOptions { good_rows_only: job.good_rows_only, ..Default::default() };
     let result = store
         .import(&caller, job.area_id, sheets, options, &mut |stage, n| {
             if matches!(stage, "areas" | "houses" | "households" | "residents") {

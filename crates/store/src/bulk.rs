@@ -194,6 +194,9 @@ impl Native {
     }
 }
 
+/// Writes a house's or household's row: its index, code and address.
+type RowFn<'a> = dyn Fn(usize, &str, &str, &mut RowOut<'_>) + Sync + 'a;
+
 /// Where a row's values go: straight into the engine's own form, without a value enum between.
 enum RowOut<'a> {
     Sqlite(&'a mut SqliteArguments),
@@ -307,18 +310,82 @@ fn copy_escape(s: &str) -> std::borrow::Cow<'_, str> {
 
 const BULK_TABLES: [&str; 5] = ["houses", "households", "residents", "memberships", "resident_tags"];
 
-/// Residents with their sealed values, read while loading, a batch at a time; `None` at the end.
-pub(crate) type NextBatch = Box<dyn FnMut() -> StoreResult<Option<(Vec<ResidentSeed>, Vec<Personal>)>> + Send>;
+/// Rows read while loading, a batch at a time; `None` at the end.
+pub(crate) type Next<T> = Box<dyn FnMut() -> StoreResult<Option<T>> + Send>;
 
-/// Where a load's residents come from.
-enum Residents {
-    /// The plan's own.
-    Plan,
-    /// Batches read while loading (the plan holds none), so that they never all sit in memory.
-    Batches(NextBatch),
+/// Residents with their sealed values.
+pub(crate) type NextBatch = Next<(Vec<ResidentSeed>, Vec<Personal>)>;
+
+/// Houses' or households' codes and addresses, in the order of the load's [`Layout`].
+pub(crate) type NextPairs = Next<Vec<(String, String)>>;
+
+/// Where each house and household of a load sits, by index: all that their rows' ids, the
+/// residents' rows and the counters need of them, so that their own rows can come in batches.
+pub(crate) struct Layout {
+    /// Each house's unit (an index into the plan's areas).
+    pub(crate) house_unit: Vec<u32>,
+    /// Each household's house.
+    pub(crate) household_house: Vec<u32>,
+    /// Each household's head (an index into the residents).
+    pub(crate) head: Vec<u32>,
 }
 
-type ReadBatch = (NextBatch, StoreResult<Option<(Vec<ResidentSeed>, Vec<Personal>)>>);
+impl Layout {
+    fn of(plan: &Plan) -> Layout {
+        Layout {
+            house_unit: plan.houses.iter().map(|h| h.unit as u32).collect(),
+            household_house: plan.households.iter().map(|h| h.house as u32).collect(),
+            head: plan.households.iter().map(|h| h.head as u32).collect(),
+        }
+    }
+
+    fn unit_of_house(&self, house: usize) -> usize {
+        self.house_unit[house] as usize
+    }
+
+    fn unit_of_household(&self, household: usize) -> usize {
+        self.unit_of_house(self.household_house[household] as usize)
+    }
+}
+
+/// A load whose houses, households and residents come in batches (the plan holds only the
+/// areas), so that they never all sit in memory.
+pub(crate) struct Batches {
+    pub(crate) layout: Layout,
+    pub(crate) houses: NextPairs,
+    pub(crate) households: NextPairs,
+    pub(crate) residents: NextBatch,
+}
+
+/// Where a load's rows below the areas come from.
+enum Source {
+    /// The plan's own.
+    Plan,
+    Batches(Batches),
+}
+
+/// The next batch, read on a blocking thread while the one before it is written.
+struct Reading<T>(Option<tokio::task::JoinHandle<ReadOut<T>>>);
+
+/// A batch read, and where the next one comes from.
+type ReadOut<T> = (Next<T>, StoreResult<Option<T>>);
+
+impl<T: Send + 'static> Reading<T> {
+    fn start(next: Next<T>) -> Reading<T> {
+        Reading(Some(tokio::task::spawn_blocking(move || read_batch(next))))
+    }
+
+    /// The batch read so far; the one after it starts reading.
+    async fn next(&mut self) -> StoreResult<Option<T>> {
+        let Some(pending) = self.0.take() else { return Ok(None) };
+        let (source, batch) = pending.await.map_err(|e| StoreError::Config(format!("reading failed: {e}")))?;
+        let batch = batch?;
+        if batch.is_some() {
+            self.0 = Some(tokio::task::spawn_blocking(move || read_batch(source)));
+        }
+        Ok(batch)
+    }
+}
 
 fn seal_all(store: &Store, residents: &[(Option<String>, String)]) -> Vec<Personal> {
     crate::crypto::par_map(residents, |(phone, id)| seal_one(store, phone.as_deref(), id))
@@ -338,8 +405,7 @@ pub(crate) fn seal_seeds(store: &Store, residents: &[ResidentSeed]) -> Vec<Perso
     crate::crypto::par_map(residents, |r| seal_one(store, r.phone.as_deref(), &r.id_number))
 }
 
-/// Reads the next batch; runs on a blocking thread while the previous batch loads.
-fn read_batch(mut next: NextBatch) -> ReadBatch {
+fn read_batch<T>(mut next: Next<T>) -> ReadOut<T> {
     let out = next();
     (next, out)
 }
@@ -395,6 +461,16 @@ impl SpoolWriter {
         self.out.write_all(b)
     }
 
+    /// A house's or household's code and address.
+    pub(crate) fn push_pair(&mut self, code: &str, address: &str) -> std::io::Result<()> {
+        use std::io::Write;
+        let b = &mut self.buf;
+        b.clear();
+        put_str(b, code);
+        put_str(b, address);
+        self.out.write_all(b)
+    }
+
     pub(crate) fn finish(self) -> std::io::Result<SpoolReader> {
         use std::io::Seek;
         let mut file = self.out.into_inner().map_err(|e| e.into_error())?;
@@ -430,6 +506,11 @@ impl SpoolReader {
             0 => None,
             _ => Some(self.string()?),
         })
+    }
+
+    /// The next `n` codes and addresses.
+    pub(crate) fn read_pairs(&mut self, n: usize) -> std::io::Result<Vec<(String, String)>> {
+        (0..n).map(|_| Ok((self.string()?, self.string()?))).collect()
     }
 
     /// The next `n` residents.
@@ -481,7 +562,7 @@ impl Phases {
 
 /// What every row of a load shares: first ids, and the areas' counties, grids and paths.
 struct Ctx<'a> {
-    plan: &'a Plan,
+    layout: &'a Layout,
     area0: i64,
     household0: i64,
     resident0: i64,
@@ -496,7 +577,7 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn unit_of(&self, r: &ResidentSeed) -> usize {
-        self.plan.houses[self.plan.households[r.household].house].unit
+        self.layout.unit_of_household(r.household)
     }
 }
 
@@ -622,24 +703,25 @@ impl Store {
         plan: &Plan,
         progress: &mut (dyn FnMut(&str, usize) + Send),
     ) -> StoreResult<LoadReport> {
-        self.load(plan, Residents::Plan, progress).await
+        self.load(plan, Source::Plan, progress).await
     }
 
-    /// Loads a plan whose residents come a batch at a time from `next` (read on a blocking
-    /// thread while the previous batch is written); the plan's own are ignored.
+    /// Loads a plan's areas, and houses, households and residents that come a batch at a time
+    /// (each read on a blocking thread while the batch before it is written); the plan's own
+    /// are ignored.
     pub(crate) async fn load_plan_batches(
         &self,
         plan: &Plan,
-        next: NextBatch,
+        batches: Batches,
         progress: &mut (dyn FnMut(&str, usize) + Send),
     ) -> StoreResult<LoadReport> {
-        self.load(plan, Residents::Batches(next), progress).await
+        self.load(plan, Source::Batches(batches), progress).await
     }
 
     async fn load(
         &self,
         plan: &Plan,
-        residents: Residents,
+        source: Source,
         progress: &mut (dyn FnMut(&str, usize) + Send),
     ) -> StoreResult<LoadReport> {
         if plan.areas.first().is_none_or(|a| a.parent.is_some()) {
@@ -647,9 +729,9 @@ impl Store {
         }
         // Residents read in batches promise bounded memory: a smaller cache than a plan's,
         // which is in memory anyway.
-        let cache_mib = match residents {
-            Residents::Plan => 1024,
-            Residents::Batches(_) => BATCHES_CACHE_MIB,
+        let cache_mib = match source {
+            Source::Plan => 1024,
+            Source::Batches(_) => BATCHES_CACHE_MIB,
         };
         let mut conn = Native::open(&self.url, self.engine, cache_mib).await?;
         conn.exec(match self.engine {
@@ -657,7 +739,7 @@ impl Store {
             Engine::Postgres => "BEGIN",
         })
         .await?;
-        match self.load_plan_in(&mut conn, plan, residents, progress).await {
+        match self.load_plan_in(&mut conn, plan, source, progress).await {
             Ok(mut report) => {
                 // The commit writes and syncs the whole batch: part of the load's time.
                 let t = Instant::now();
@@ -678,20 +760,24 @@ impl Store {
         &self,
         conn: &mut Native,
         plan: &Plan,
-        residents: Residents,
+        source: Source,
         progress: &mut (dyn FnMut(&str, usize) + Send),
     ) -> StoreResult<LoadReport> {
         let started = Instant::now();
         // The residents' sealed values and keyed hashes, the costliest part of their rows, are
         // worked out on every core while the tables before them load.
         let store = self.clone();
-        let (mut sealing, mut next) = match residents {
-            Residents::Plan => {
+        let (layout, mut sealing, mut batches) = match source {
+            Source::Plan => {
                 let inputs: Vec<(Option<String>, String)> =
                     plan.residents.iter().map(|r| (r.phone.clone(), r.id_number.clone())).collect();
-                (Some(tokio::task::spawn_blocking(move || seal_all(&store, &inputs))), None)
+                (Layout::of(plan), Some(tokio::task::spawn_blocking(move || seal_all(&store, &inputs))), None)
             }
-            Residents::Batches(next) => (None, Some(tokio::task::spawn_blocking(move || read_batch(next)))),
+            Source::Batches(b) => (
+                b.layout,
+                None,
+                Some((Reading::start(b.houses), Reading::start(b.households), Reading::start(b.residents))),
+            ),
         };
         let mut phases = Phases { list: Vec::new(), mark: Instant::now() };
         let now = now_text();
@@ -790,51 +876,77 @@ impl Store {
         .await?;
         phases.end("areas");
 
-        conn.write_rows(
-            "houses",
-            &["id", "county_id", "grid_id", "unit_id", "area_path", "code", "address"],
-            &[("created_at", now.as_str()), ("updated_at", now.as_str())],
-            plan.houses.len(),
-            |i, out| {
-                let h = &plan.houses[i];
-                out.int(house0 + i as i64);
-                out.int(counties[h.unit]);
-                out.int(grids[h.unit]);
-                out.int(area0 + h.unit as i64);
-                out.shared(&shared_paths[h.unit]);
-                out.text(&h.code);
-                out.text(&h.address);
-            },
-            progress,
-        )
-        .await?;
-        phases.end("houses");
-
-        conn.write_rows(
-            "households",
-            &["id", "county_id", "grid_id", "unit_id", "area_path", "house_id", "code", "address", "head_resident_id"],
-            &[("created_at", now.as_str()), ("updated_at", now.as_str())],
-            plan.households.len(),
-            |i, out| {
-                let h = &plan.households[i];
-                let unit = plan.houses[h.house].unit;
-                out.int(household0 + i as i64);
-                out.int(counties[unit]);
-                out.int(grids[unit]);
-                out.int(area0 + unit as i64);
-                out.shared(&shared_paths[unit]);
-                out.int(house0 + h.house as i64);
-                out.text(&h.code);
-                out.text(&h.address);
-                out.int(resident0 + h.head as i64);
-            },
-            progress,
-        )
-        .await?;
-        phases.end("households");
+        let house_columns = ["id", "county_id", "grid_id", "unit_id", "area_path", "code", "address"];
+        let stamps = [("created_at", now.as_str()), ("updated_at", now.as_str())];
+        let house_row = |i: usize, code: &str, address: &str, out: &mut RowOut<'_>| {
+            let unit = layout.unit_of_house(i);
+            out.int(house0 + i as i64);
+            out.int(counties[unit]);
+            out.int(grids[unit]);
+            out.int(area0 + unit as i64);
+            out.shared(&shared_paths[unit]);
+            out.text(code);
+            out.text(address);
+        };
+        let household_columns =
+            ["id", "county_id", "grid_id", "unit_id", "area_path", "house_id", "code", "address", "head_resident_id"];
+        let household_row = |i: usize, code: &str, address: &str, out: &mut RowOut<'_>| {
+            let unit = layout.unit_of_household(i);
+            out.int(household0 + i as i64);
+            out.int(counties[unit]);
+            out.int(grids[unit]);
+            out.int(area0 + unit as i64);
+            out.shared(&shared_paths[unit]);
+            out.int(house0 + i64::from(layout.household_house[i]));
+            out.text(code);
+            out.text(address);
+            out.int(resident0 + i64::from(layout.head[i]));
+        };
+        match &mut batches {
+            None => {
+                conn.write_rows(
+                    "houses",
+                    &house_columns,
+                    &stamps,
+                    plan.houses.len(),
+                    |i, out| house_row(i, &plan.houses[i].code, &plan.houses[i].address, out),
+                    progress,
+                )
+                .await?;
+                phases.end("houses");
+                conn.write_rows(
+                    "households",
+                    &household_columns,
+                    &stamps,
+                    plan.households.len(),
+                    |i, out| household_row(i, &plan.households[i].code, &plan.households[i].address, out),
+                    progress,
+                )
+                .await?;
+                phases.end("households");
+            }
+            Some((houses, households, _)) => {
+                for (table, columns, reading, expected, row) in [
+                    ("houses", &house_columns[..], houses, layout.house_unit.len(), &house_row as &RowFn),
+                    ("households", &household_columns[..], households, layout.household_house.len(), &household_row),
+                ] {
+                    let mut first = 0;
+                    while let Some(rows) = reading.next().await? {
+                        let progress = &mut |t: &str, n: usize| progress(t, first + n);
+                        let write = |i: usize, out: &mut RowOut<'_>| row(first + i, &rows[i].0, &rows[i].1, out);
+                        conn.write_rows(table, columns, &stamps, rows.len(), write, progress).await?;
+                        first += rows.len();
+                    }
+                    if first != expected {
+                        return Err(StoreError::Config(format!("the load read {first} {table}, not {expected}")));
+                    }
+                    phases.end(table);
+                }
+            }
+        }
 
         let ctx = Ctx {
-            plan,
+            layout: &layout,
             area0,
             household0,
             resident0,
@@ -854,33 +966,33 @@ impl Store {
             tag_count = conn
                 .write_residents(&ctx, &plan.residents, 0, 0, sealed, residents_last, &mut phases, progress)
                 .await?;
-            count_residents(plan, &plan.residents, &mut per_unit);
+            count_residents(&layout, &plan.residents, &mut per_unit);
             loaded = plan.residents.len();
         }
-        while let Some(pending) = next.take() {
-            let (source, batch) = pending.await.map_err(|e| StoreError::Config(format!("reading failed: {e}")))?;
-            phases.end("reading (waited for)");
-            let Some((seeds, personal)) = batch? else { break };
-            // The next batch is read and sealed while this one is written.
-            next = Some(tokio::task::spawn_blocking(move || read_batch(source)));
-            tag_count += conn
-                .write_residents(
-                    &ctx,
-                    &seeds,
-                    loaded,
-                    tag_count,
-                    async { Ok(personal) },
-                    residents_last,
-                    &mut phases,
-                    progress,
-                )
-                .await?;
-            count_residents(plan, &seeds, &mut per_unit);
-            loaded += seeds.len();
+        if let Some((_, _, residents)) = &mut batches {
+            loop {
+                let batch = residents.next().await?;
+                phases.end("reading (waited for)");
+                let Some((seeds, personal)) = batch else { break };
+                tag_count += conn
+                    .write_residents(
+                        &ctx,
+                        &seeds,
+                        loaded,
+                        tag_count,
+                        async { Ok(personal) },
+                        residents_last,
+                        &mut phases,
+                        progress,
+                    )
+                    .await?;
+                count_residents(&layout, &seeds, &mut per_unit);
+                loaded += seeds.len();
+            }
         }
 
         progress("area_stats", 0);
-        let counts = plan_stats(plan, per_unit);
+        let counts = plan_stats(plan, &layout, per_unit);
         let rows: Vec<(i64, &String, i64)> =
             counts.iter().flat_map(|(a, ms)| ms.iter().map(move |(m, v)| (area0 + *a as i64, m, *v))).collect();
         conn.write_rows(
@@ -917,8 +1029,8 @@ impl Store {
         }
         Ok(LoadReport {
             areas: plan.areas.len(),
-            houses: plan.houses.len(),
-            households: plan.households.len(),
+            houses: layout.house_unit.len(),
+            households: layout.household_house.len(),
             residents: loaded,
             memberships: loaded,
             tags: tag_count,
@@ -929,9 +1041,9 @@ impl Store {
 }
 
 /// Adds residents' counters to their units', `unit -> metric -> value`.
-fn count_residents(plan: &Plan, residents: &[ResidentSeed], per_unit: &mut BTreeMap<usize, BTreeMap<String, i64>>) {
+fn count_residents(layout: &Layout, residents: &[ResidentSeed], per_unit: &mut BTreeMap<usize, BTreeMap<String, i64>>) {
     for r in residents {
-        let unit = plan.houses[plan.households[r.household].house].unit;
+        let unit = layout.unit_of_household(r.household);
         let m = per_unit.entry(unit).or_default();
         *m.entry(stats::RESIDENTS.to_string()).or_insert(0) += 1;
         *m.entry(format!("status:{}", r.status.as_str())).or_insert(0) += 1;
@@ -945,20 +1057,21 @@ fn count_residents(plan: &Plan, residents: &[ResidentSeed], per_unit: &mut BTree
 /// as [`stats`] counts stored rows; the residents' come counted by unit.
 fn plan_stats(
     plan: &Plan,
+    layout: &Layout,
     mut per_unit: BTreeMap<usize, BTreeMap<String, i64>>,
 ) -> BTreeMap<usize, BTreeMap<String, i64>> {
     let mut bump = |unit: usize, metric: &str| {
         *per_unit.entry(unit).or_default().entry(metric.to_string()).or_insert(0) += 1;
     };
-    let mut occupied = vec![false; plan.houses.len()];
-    for h in &plan.households {
-        occupied[h.house] = true;
-        bump(plan.houses[h.house].unit, stats::HOUSEHOLDS);
+    let mut occupied = vec![false; layout.house_unit.len()];
+    for &house in &layout.household_house {
+        occupied[house as usize] = true;
+        bump(layout.unit_of_house(house as usize), stats::HOUSEHOLDS);
     }
-    for (i, h) in plan.houses.iter().enumerate() {
-        bump(h.unit, stats::HOUSES);
+    for (i, unit) in layout.house_unit.iter().enumerate() {
+        bump(*unit as usize, stats::HOUSES);
         if !occupied[i] {
-            bump(h.unit, stats::HOUSES_EMPTY);
+            bump(*unit as usize, stats::HOUSES_EMPTY);
         }
     }
     let mut out: BTreeMap<usize, BTreeMap<String, i64>> = BTreeMap::new();

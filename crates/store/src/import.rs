@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{AnyConnection, Row};
 use wangge_core::area::{child_path, root_path};
 use wangge_core::registry::valid_phone;
-use wangge_core::{AreaKind, Caller, IdNumber, Level, Permission, ResidenceStatus, Scope, Sex};
+use wangge_core::{AreaKind, Caller, CodeWidths, IdNumber, Level, Permission, ResidenceStatus, Scope, Sex};
 
 use crate::areas::{check_geometry, checked_name};
 use crate::sql::Sql;
@@ -44,8 +44,8 @@ pub trait RowSource: Send + Sync {
     fn rows(&self) -> std::io::Result<Rows>;
 }
 
-/// The rows of a sheet: in memory, or read from a file (a residents' file then never sits in
-/// memory: the import reads it once to check it and once to write it).
+/// The rows of a sheet: in memory, or read from a file (a new county's houses, households and
+/// residents then never sit in memory whole: the import reads them once, a batch at a time).
 #[derive(Clone)]
 pub enum SheetRows {
     Memory(Vec<(u32, Vec<String>)>),
@@ -82,6 +82,50 @@ impl SheetRows {
     }
 }
 
+/// The rows of a batch, each with its spreadsheet row number.
+type Chunk = Vec<(u32, Vec<String>)>;
+
+/// A sheet's rows a batch at a time. A file's next batch is read on a blocking thread while the
+/// one before it is checked: reading CSV is a third of the checking's work.
+enum Batched<'a> {
+    Memory(std::slice::Chunks<'a, (u32, Vec<String>)>),
+    File(Option<tokio::task::JoinHandle<(Rows, std::io::Result<Chunk>)>>, usize),
+}
+
+impl Batched<'_> {
+    fn new(rows: &SheetRows, n: usize) -> StoreResult<Batched<'_>> {
+        Ok(match rows {
+            SheetRows::Memory(rows) => Batched::Memory(rows.chunks(n)),
+            SheetRows::File { source, .. } => {
+                let rows = source.rows().map_err(file_err)?;
+                Batched::File(Some(tokio::task::spawn_blocking(move || read_chunk(rows, n))), n)
+            }
+        })
+    }
+
+    /// The next batch; empty at the end.
+    async fn next(&mut self) -> StoreResult<Chunk> {
+        match self {
+            Batched::Memory(chunks) => Ok(chunks.next().map(<[_]>::to_vec).unwrap_or_default()),
+            Batched::File(pending, n) => {
+                let Some(reading) = pending.take() else { return Ok(Vec::new()) };
+                let (rows, chunk) = reading.await.map_err(|e| StoreError::Config(format!("reading failed: {e}")))?;
+                let chunk = chunk.map_err(file_err)?;
+                if !chunk.is_empty() {
+                    let n = *n;
+                    *pending = Some(tokio::task::spawn_blocking(move || read_chunk(rows, n)));
+                }
+                Ok(chunk)
+            }
+        }
+    }
+}
+
+fn read_chunk(mut rows: Rows, n: usize) -> (Rows, std::io::Result<Chunk>) {
+    let chunk = rows.by_ref().take(n).collect();
+    (rows, chunk)
+}
+
 fn spool_err(e: std::io::Error) -> StoreError {
     StoreError::Config(format!("the import's temporary file: {e}"))
 }
@@ -90,12 +134,20 @@ fn file_err(e: std::io::Error) -> StoreError {
     StoreError::invalid("file", "unreadable_file", format!("reading the file: {e}"))
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct ImportOptions {
     /// Check and report, write nothing.
     pub dry_run: bool,
     /// Write the rows without errors even when other rows have some.
     pub good_rows_only: bool,
+    /// Rows read, checked and loaded at a time from a sheet whose rows stay in their file.
+    pub batch_rows: usize,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        ImportOptions { dry_run: false, good_rows_only: false, batch_rows: BATCH }
+    }
 }
 
 /// A row that cannot be imported, and why.
@@ -375,6 +427,43 @@ fn required<'a>(e: &mut Errors, c: &Cells<'a>, row: u32, id: &str) -> Option<&'a
     v
 }
 
+/// Parses and checks one house's row on its own; `None` when it has errors (added to `e`).
+fn parse_house(e: &mut Errors, c: &Cells, row: u32, w: &CodeWidths) -> Option<HouseRow> {
+    let before = e.list.len();
+    let code = required(e, c, row, "code");
+    let address = required(e, c, row, "address");
+    let (Some(code), Some(address)) = (code, address) else { return None };
+    if let Err(x) = w.check_child(code, None, w.house_len()) {
+        e.add(row, "code", "bad_code", format!("house code: {x}"));
+    } else if let Some(u) = c.get("unit_code")
+        && !code.starts_with(u)
+    {
+        e.add(row, "unit_code", "bad_parent", format!("code {code} does not start with {u}"));
+    }
+    if address.chars().count() > 200 {
+        e.add(row, "address", "too_long", "address has at most 200 characters");
+    }
+    (e.list.len() == before).then(|| HouseRow { row, code: code.to_string(), address: address.to_string() })
+}
+
+/// Parses and checks one household's row on its own; `None` when it has errors (added to `e`).
+fn parse_household(e: &mut Errors, c: &Cells, row: u32, w: &CodeWidths) -> Option<HouseholdRow> {
+    let before = e.list.len();
+    let code = required(e, c, row, "code")?;
+    if let Err(x) = w.check_child(code, None, w.household_len()) {
+        e.add(row, "code", "bad_code", format!("household code: {x}"));
+    } else if let Some(h) = c.get("house_code")
+        && !code.starts_with(h)
+    {
+        e.add(row, "house_code", "bad_parent", format!("code {code} does not start with {h}"));
+    }
+    let address = c.get("address").map(str::to_string);
+    if address.as_ref().is_some_and(|a| a.chars().count() > 200) {
+        e.add(row, "address", "too_long", "address has at most 200 characters");
+    }
+    (e.list.len() == before).then(|| HouseholdRow { row, code: code.to_string(), address })
+}
+
 /// Parses and checks one resident's row on its own; `None` when it has errors (added to `e`).
 fn parse_resident(
     e: &mut Errors,
@@ -605,8 +694,77 @@ fn tally(report: &mut ImportReport, plan: &Plan, sizes: &[(SheetKind, String, us
     report.counts = counts;
 }
 
-/// Residents handed to the bulk loader at a time when they are read from their file.
+/// Rows checked and handed to the bulk loader at a time when they are read from their file.
 const BATCH: usize = 50_000;
+
+/// The codes of a streamed file's houses or households, each as a number,
+/// `(index of its parent << 32) | its local number`, with the row's index (the order of the
+/// load): 16 bytes a row, sorted once all are read to find duplicates and look codes up.
+#[derive(Default)]
+struct CodeIndex {
+    keys: Vec<(u64, u32)>,
+}
+
+impl CodeIndex {
+    /// `None` for a local part that does not fit (more than 9 digits).
+    fn key(parent: usize, local: &str) -> Option<u64> {
+        let local: u32 =
+            (local.len() <= 9 && local.bytes().all(|b| b.is_ascii_digit())).then(|| local.parse().ok())??;
+        Some(((parent as u64) << 32) | u64::from(local))
+    }
+
+    fn push(&mut self, key: u64) {
+        let i = self.keys.len() as u32;
+        self.keys.push((key, i));
+    }
+
+    /// Sorts the keys; `false` when a code appears twice.
+    fn sort_unique(&mut self) -> bool {
+        self.keys.sort_unstable();
+        !self.keys.windows(2).any(|p| p[0].0 == p[1].0)
+    }
+
+    fn get(&self, key: u64) -> Option<usize> {
+        let i = self.keys.binary_search_by_key(&key, |k| k.0).ok()?;
+        Some(self.keys[i].1 as usize)
+    }
+}
+
+/// Looks up the units, houses and households of a streamed new county by code.
+struct Codes<'a> {
+    w: CodeWidths,
+    /// Unit codes and their indexes among the plan's areas.
+    units: HashMap<&'a str, usize>,
+    houses: CodeIndex,
+    households: CodeIndex,
+}
+
+impl Codes<'_> {
+    /// A house's unit and key, if its unit is in the file.
+    fn house_key(&self, code: &str) -> Option<(usize, u64)> {
+        let unit_len = self.w.full_len(Level::Unit);
+        if code.len() != self.w.house_len() {
+            return None;
+        }
+        let unit = *self.units.get(code.get(..unit_len)?)?;
+        Some((unit, CodeIndex::key(unit, code.get(unit_len..)?)?))
+    }
+
+    /// A household's house and key, if its house is in the file.
+    fn household_key(&self, code: &str) -> Option<(usize, u64)> {
+        let house_len = self.w.house_len();
+        if code.len() != self.w.household_len() {
+            return None;
+        }
+        let house = self.houses.get(self.house_key(code.get(..house_len)?)?.1)?;
+        Some((house, CodeIndex::key(house, code.get(house_len..)?)?))
+    }
+
+    /// A household's index, if it is in the file.
+    fn household(&self, code: &str) -> Option<usize> {
+        self.households.get(self.household_key(code)?.1)
+    }
+}
 
 /// Parses and checks rows on every core into the bulk loader's residents; `None` for a row
 /// with an error or that does not fit a bulk load.
@@ -616,7 +774,7 @@ fn parse_bulk(
     tag_kinds: &HashMap<String, bool>,
     may_read_sensitive: bool,
     as_of: NaiveDate,
-    households: &HashMap<String, usize>,
+    households: &(dyn Fn(&str) -> Option<usize> + Sync),
 ) -> Vec<Option<wangge_demo::ResidentSeed>> {
     crate::crypto::par_map(rows, |(row, cells)| {
         let mut e = Errors { sheet: "", list: Vec::new() };
@@ -633,7 +791,7 @@ const NO_HEAD: usize = usize::MAX;
 fn bulk_resident(
     r: ResidentRow,
     as_of: NaiveDate,
-    households: &HashMap<String, usize>,
+    households: &(dyn Fn(&str) -> Option<usize> + Sync),
 ) -> Option<wangge_demo::ResidentSeed> {
     let day = |d: &Option<String>| d.as_deref().and_then(fast_day);
     if day(&r.since)? != as_of {
@@ -645,7 +803,7 @@ fn bulk_resident(
         }
     }
     Some(wangge_demo::ResidentSeed {
-        household: *households.get(r.household_code.as_str())?,
+        household: households(&r.household_code)?,
         birth_date: day(&r.birth_date)?,
         id_number: r.id_number?.into_string(),
         name: r.name,
@@ -729,12 +887,13 @@ impl Store {
         Ok(report)
     }
 
-    /// A new county whose residents' rows stay in their file: pass 1 reads and checks each
-    /// row, keeping only compact keys in memory (ID numbers for duplicates, households' heads)
-    /// and spooling the checked, sealed rows to a temporary file; pass 2 hands the spool to the
-    /// bulk loader a batch at a time. `None` when the
-    /// file is not such a county, or has an error or a row that matches a stored record: its
-    /// rows are then read into memory and checked as any file's, for the full report.
+    /// A new county whose houses', households' and residents' rows stay in their files: pass 1
+    /// reads and checks each row a batch at a time, keeping only compact keys in memory (codes
+    /// as numbers for references and duplicates, ID numbers, households' heads) and spooling
+    /// the checked rows (residents sealed) to temporary files; pass 2 hands the spools to the
+    /// bulk loader a batch at a time. `None` when the file is not such a county, or has an
+    /// error or a row that matches a stored record: its rows are then read into memory and
+    /// checked as any file's, for the full report.
     async fn import_streamed(
         &self,
         caller: &Caller,
@@ -744,70 +903,172 @@ impl Store {
         sizes: &[(SheetKind, String, usize)],
         progress: &mut (dyn FnMut(&str, usize) + Send),
     ) -> StoreResult<Option<ImportReport>> {
-        let mut residents = sheets.iter().filter(|s| s.kind == SheetKind::Residents);
-        let (Some(sheet), None) = (residents.next(), residents.next()) else { return Ok(None) };
-        let SheetRows::File { source, .. } = &sheet.rows else { return Ok(None) };
+        let only = |kind: SheetKind| -> Result<Option<&ImportSheet>, ()> {
+            let mut of_kind = sheets.iter().filter(|s| s.kind == kind);
+            match (of_kind.next(), of_kind.next()) {
+                (sheet, None) => Ok(sheet),
+                _ => Err(()),
+            }
+        };
+        let (Ok(Some(sheet)), Ok(house_sheet), Ok(household_sheet)) =
+            (only(SheetKind::Residents), only(SheetKind::Houses), only(SheetKind::Households))
+        else {
+            return Ok(None);
+        };
+        if !matches!(sheet.rows, SheetRows::File { .. }) {
+            return Ok(None);
+        }
         let mut e = Errors { sheet: &sheet.name, list: Vec::new() };
         let index = columns(sheet, &mut e);
+        let house_index = house_sheet.map(|s| columns(s, &mut e)).unwrap_or_default();
+        let household_index = household_sheet.map(|s| columns(s, &mut e)).unwrap_or_default();
         if !e.list.is_empty() {
             return Ok(None);
         }
-        // The other sheets are checked as ever: they are small beside the residents'.
+        let batch = options.batch_rows.max(1);
+        // The areas (and posts) are checked as ever: they are few beside the rest.
         let mut report = ImportReport { dry_run: options.dry_run, ..Default::default() };
-        let others: Vec<ImportSheet> = sheets.iter().filter(|s| s.kind != SheetKind::Residents).cloned().collect();
+        let streamed = [SheetKind::Houses, SheetKind::Households, SheetKind::Residents];
+        let others: Vec<ImportSheet> = sheets.iter().filter(|s| !streamed.contains(&s.kind)).cloned().collect();
         let mut plan = self.check(caller, scope, others, &mut report).await?;
         if report.has_errors() {
             return Ok(None);
         }
-        let Some(mut county) = self.bulk_parents(&plan) else { return Ok(None) };
+        let Some(county) = self.bulk_parents(&plan) else { return Ok(None) };
+        let w = self.widths;
+        let mut codes = Codes {
+            w,
+            units: county
+                .areas
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| a.level == Level::Unit)
+                .map(|(i, a)| (a.code.as_str(), i))
+                .collect(),
+            houses: CodeIndex::default(),
+            households: CodeIndex::default(),
+        };
+        let spool = || match options.dry_run {
+            true => Ok(None),
+            false => crate::bulk::SpoolWriter::new().map(Some).map_err(spool_err),
+        };
+        let mut checked = 0;
+
+        // Pass 1, houses: each in a unit of the file, no code twice nor stored.
+        let mut house_unit: Vec<u32> = Vec::with_capacity(house_sheet.map_or(0, |s| s.rows.len()));
+        let mut house_spool = spool()?;
+        let houses_stored = !self.table_empty("houses").await?;
+        if let Some(s) = house_sheet {
+            let mut rows = Batched::new(&s.rows, batch)?;
+            loop {
+                let chunk = rows.next().await?;
+                if chunk.is_empty() {
+                    break;
+                }
+                let parsed = crate::crypto::par_map(&chunk, |(row, cells)| {
+                    let mut e = Errors { sheet: "", list: Vec::new() };
+                    parse_house(&mut e, &Cells { index: &house_index, row: cells }, *row, &w)
+                });
+                drop(chunk);
+                let Some(parsed) = parsed.into_iter().collect::<Option<Vec<_>>>() else { return Ok(None) };
+                for h in &parsed {
+                    let Some((unit, key)) = codes.house_key(&h.code) else { return Ok(None) };
+                    codes.houses.push(key);
+                    house_unit.push(unit as u32);
+                    if let Some(spool) = &mut house_spool {
+                        spool.push_pair(&h.code, &h.address).map_err(spool_err)?;
+                    }
+                }
+                if houses_stored && self.any_stored("houses", "code", parsed.iter().map(|h| &h.code)).await? {
+                    return Ok(None);
+                }
+                checked += parsed.len();
+                progress("checking", checked);
+            }
+        }
+        if !codes.houses.sort_unique() {
+            return Ok(None);
+        }
+
+        // Households: each in a house of the file, with its address, no code twice nor stored.
+        let mut household_house: Vec<u32> = Vec::with_capacity(household_sheet.map_or(0, |s| s.rows.len()));
+        let mut household_spool = spool()?;
+        let households_stored = !self.table_empty("households").await?;
+        if let Some(s) = household_sheet {
+            let mut rows = Batched::new(&s.rows, batch)?;
+            loop {
+                let chunk = rows.next().await?;
+                if chunk.is_empty() {
+                    break;
+                }
+                let parsed = crate::crypto::par_map(&chunk, |(row, cells)| {
+                    let mut e = Errors { sheet: "", list: Vec::new() };
+                    parse_household(&mut e, &Cells { index: &household_index, row: cells }, *row, &w)
+                });
+                drop(chunk);
+                let Some(parsed) = parsed.into_iter().collect::<Option<Vec<_>>>() else { return Ok(None) };
+                for h in &parsed {
+                    // The default address, the house's, is not kept: such a file goes the other way.
+                    let (Some((house, key)), Some(address)) = (codes.household_key(&h.code), &h.address) else {
+                        return Ok(None);
+                    };
+                    codes.households.push(key);
+                    household_house.push(house as u32);
+                    if let Some(spool) = &mut household_spool {
+                        spool.push_pair(&h.code, address).map_err(spool_err)?;
+                    }
+                }
+                if households_stored && self.any_stored("households", "code", parsed.iter().map(|h| &h.code)).await? {
+                    return Ok(None);
+                }
+                checked += parsed.len();
+                progress("checking", checked);
+            }
+        }
+        if !codes.households.sort_unique() {
+            return Ok(None);
+        }
+
+        // Residents: each row checked, sealed and spooled (unless on a dry run).
         let may_read_sensitive = caller.can(Permission::ReadSensitiveTags);
         let tag_kinds: HashMap<String, bool> =
             self.tag_kinds().await?.into_iter().map(|k| (k.code, k.sensitive)).collect();
-        let households: HashMap<String, usize> =
-            county.households.iter().enumerate().map(|(i, h)| (h.code.clone(), i)).collect();
-
-        // Pass 1: each row checked, sealed and spooled (unless on a dry run).
         let stored = !self.table_empty("residents").await?;
-        // The first 17 digits of each ID number (the 18th follows from them).
-        let mut ids: HashSet<u64> = HashSet::new();
-        let mut hashes: Vec<String> = Vec::new();
-        let mut spool = match options.dry_run {
-            true => None,
-            false => Some(crate::bulk::SpoolWriter::new().map_err(spool_err)?),
-        };
+        // The first 17 digits of each ID number (the 18th follows from them), sorted at the
+        // end to find duplicates: 8 bytes a resident.
+        let mut ids: Vec<u64> = Vec::with_capacity(sheet.rows.len());
+        // Each household's head, by the resident's index; `u32::MAX` for none yet.
+        let mut heads: Vec<u32> = vec![u32::MAX; household_house.len()];
+        let mut spool = spool()?;
         let mut count = 0;
-        let mut rows = source.rows().map_err(file_err)?;
+        let mut rows = Batched::new(&sheet.rows, batch)?;
+        let household_of = |code: &str| codes.household(code);
         loop {
-            let chunk: Vec<(u32, Vec<String>)> =
-                rows.by_ref().take(BATCH).collect::<std::io::Result<_>>().map_err(file_err)?;
+            let chunk = rows.next().await?;
             if chunk.is_empty() {
                 break;
             }
-            let parsed = parse_bulk(&chunk, &index, &tag_kinds, may_read_sensitive, county.as_of, &households);
+            let parsed = parse_bulk(&chunk, &index, &tag_kinds, may_read_sensitive, county.as_of, &household_of);
             drop(chunk);
             let Some(seeds) = parsed.into_iter().collect::<Option<Vec<_>>>() else { return Ok(None) };
             for seed in &seeds {
                 let Some(Ok(key)) = seed.id_number.get(..17).map(str::parse::<u64>) else { return Ok(None) };
-                if !ids.insert(key) {
-                    return Ok(None);
-                }
+                ids.push(key);
                 if seed.relation == "head" {
-                    let head = &mut county.households[seed.household].head;
-                    if *head != NO_HEAD {
+                    let head = &mut heads[seed.household];
+                    if *head != u32::MAX {
                         return Ok(None);
                     }
-                    *head = count;
-                }
-                if stored {
-                    hashes.push(self.keyed_hash(&seed.id_number));
-                    if hashes.len() == CHUNK {
-                        if self.any_resident(&hashes).await? {
-                            return Ok(None);
-                        }
-                        hashes.clear();
-                    }
+                    *head = count as u32;
                 }
                 count += 1;
+            }
+            if stored
+                && self
+                    .any_stored("residents", "id_number_hash", seeds.iter().map(|s| self.keyed_hash(&s.id_number)))
+                    .await?
+            {
+                return Ok(None);
             }
             if let Some(spool) = &mut spool {
                 let personal = crate::bulk::seal_seeds(self, &seeds);
@@ -815,39 +1076,60 @@ impl Store {
                     spool.push(s, p).map_err(spool_err)?;
                 }
             }
-            progress("checking", count);
+            checked += seeds.len();
+            progress("checking", checked);
         }
-        if (stored && !hashes.is_empty() && self.any_resident(&hashes).await?)
-            || county.households.iter().any(|h| h.head == NO_HEAD)
-        {
+        ids.sort_unstable();
+        if ids.windows(2).any(|p| p[0] == p[1]) || heads.contains(&u32::MAX) {
             return Ok(None);
         }
         drop(ids);
-        progress("checking", count);
+        drop(codes);
         let others: Vec<(SheetKind, String, usize)> =
-            sizes.iter().filter(|s| s.0 != SheetKind::Residents).cloned().collect();
+            sizes.iter().filter(|s| !streamed.contains(&s.0)).cloned().collect();
         tally(&mut report, &plan, &others);
-        report.counts.insert(
-            SheetKind::Residents.as_str().to_string(),
-            KindCounts { rows: count, created: count, ..Default::default() },
-        );
-        let Some(spool) = spool else { return Ok(Some(report)) };
+        for (kind, n) in [
+            (SheetKind::Houses, house_unit.len()),
+            (SheetKind::Households, household_house.len()),
+            (SheetKind::Residents, count),
+        ] {
+            report.counts.insert(kind.as_str().to_string(), KindCounts { rows: n, created: n, ..Default::default() });
+        }
+        let (Some(house_spool), Some(household_spool), Some(spool)) = (house_spool, household_spool, spool) else {
+            return Ok(Some(report));
+        };
 
-        // Pass 2: the spool, a batch at a time, into the bulk loader.
+        // Pass 2: the spools, a batch at a time, into the bulk loader.
         let code = plan.areas[0].0.code.clone();
         let posts = std::mem::take(&mut plan.posts);
         drop(plan);
+        let pairs = |spool: crate::bulk::SpoolWriter, mut left: usize| -> StoreResult<crate::bulk::NextPairs> {
+            let mut spool = spool.finish().map_err(spool_err)?;
+            let next: crate::bulk::NextPairs = Box::new(move || {
+                if left == 0 {
+                    return Ok(None);
+                }
+                let n = left.min(batch);
+                left -= n;
+                spool.read_pairs(n).map(Some).map_err(spool_err)
+            });
+            Ok(next)
+        };
+        let houses = pairs(house_spool, house_unit.len())?;
+        let households = pairs(household_spool, household_house.len())?;
         let mut spool = spool.finish().map_err(spool_err)?;
         let mut left = count;
-        let next: crate::bulk::NextBatch = Box::new(move || {
+        let residents: crate::bulk::NextBatch = Box::new(move || {
             if left == 0 {
                 return Ok(None);
             }
-            let n = left.min(BATCH);
+            let n = left.min(batch);
             left -= n;
             spool.read(n).map(Some).map_err(spool_err)
         });
-        self.load_plan_batches(&county, next, progress).await?;
+        let layout = crate::bulk::Layout { house_unit, household_house, head: heads };
+        let batches = crate::bulk::Batches { layout, houses, households, residents };
+        self.load_plan_batches(&county, batches, progress).await?;
         drop(county);
         self.finish_bulk(caller, &code, count, &posts, progress).await?;
         report.written = true;
@@ -876,12 +1158,23 @@ impl Store {
         Ok(())
     }
 
-    /// Whether a resident with one of these ID numbers' keyed hashes is stored.
-    async fn any_resident(&self, hashes: &[String]) -> StoreResult<bool> {
-        let mut sql = Sql::new("SELECT count(*) FROM residents WHERE id_number_hash IN (");
-        push_list(&mut sql, hashes);
-        let n: i64 = sql.query().fetch_one(&self.pool).await?.try_get(0)?;
-        Ok(n > 0)
+    /// Whether a row of `table` holds one of these values in `column`.
+    async fn any_stored<S: ToString>(
+        &self,
+        table: &str,
+        column: &str,
+        values: impl Iterator<Item = S>,
+    ) -> StoreResult<bool> {
+        let values: Vec<String> = values.map(|v| v.to_string()).collect();
+        for chunk in values.chunks(CHUNK) {
+            let mut sql = Sql::new(&format!("SELECT count(*) FROM {table} WHERE {column} IN ("));
+            push_list(&mut sql, chunk);
+            let n: i64 = sql.query().fetch_one(&self.pool).await?.try_get(0)?;
+            if n > 0 {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Parses and checks every sheet against the file and the store.
@@ -969,41 +1262,8 @@ impl Store {
                             });
                         }
                     }
-                    SheetKind::Houses => {
-                        let code = required(&mut e, &c, row, "code");
-                        let address = required(&mut e, &c, row, "address");
-                        let (Some(code), Some(address)) = (code, address) else { continue };
-                        if let Err(x) = w.check_child(code, None, w.house_len()) {
-                            e.add(row, "code", "bad_code", format!("house code: {x}"));
-                        } else if let Some(u) = c.get("unit_code")
-                            && !code.starts_with(u)
-                        {
-                            e.add(row, "unit_code", "bad_parent", format!("code {code} does not start with {u}"));
-                        }
-                        if address.chars().count() > 200 {
-                            e.add(row, "address", "too_long", "address has at most 200 characters");
-                        }
-                        if e.list.len() == before {
-                            house_rows.push(HouseRow { row, code: code.to_string(), address: address.to_string() });
-                        }
-                    }
-                    SheetKind::Households => {
-                        let Some(code) = required(&mut e, &c, row, "code") else { continue };
-                        if let Err(x) = w.check_child(code, None, w.household_len()) {
-                            e.add(row, "code", "bad_code", format!("household code: {x}"));
-                        } else if let Some(h) = c.get("house_code")
-                            && !code.starts_with(h)
-                        {
-                            e.add(row, "house_code", "bad_parent", format!("code {code} does not start with {h}"));
-                        }
-                        let address = c.get("address").map(str::to_string);
-                        if address.as_ref().is_some_and(|a| a.chars().count() > 200) {
-                            e.add(row, "address", "too_long", "address has at most 200 characters");
-                        }
-                        if e.list.len() == before {
-                            household_rows.push(HouseholdRow { row, code: code.to_string(), address });
-                        }
-                    }
+                    SheetKind::Houses => house_rows.extend(parse_house(&mut e, &c, row, &w)),
+                    SheetKind::Households => household_rows.extend(parse_household(&mut e, &c, row, &w)),
                     SheetKind::Residents => {
                         resident_rows.extend(parse_resident(&mut e, &c, row, &tag_kinds, may_read_sensitive))
                     }
@@ -1540,7 +1800,7 @@ impl Store {
             if !matches!(a, Action::Create) {
                 return None;
             }
-            let seed = bulk_resident(r.clone(), county.as_of, &household_index)?;
+            let seed = bulk_resident(r.clone(), county.as_of, &|c: &str| household_index.get(c).copied())?;
             if seed.relation == "head" {
                 county.households[seed.household].head = i;
             }

@@ -244,7 +244,7 @@ async fn import(
     let name = q.name.as_deref().unwrap_or("import");
     let sheets = wangge_data::read_sheets(&body, name, q.kind)?;
     drop(body);
-    let options = ImportOptions { dry_run: q.dry_run, good_rows_only: q.good_rows_only };
+    let options = ImportOptions { dry_run: q.dry_run, good_rows_only: q.good_rows_only, ..Default::default() };
     let report = s.store.import(&caller, q.area_id, sheets, options, &mut |_, _| {}).await?;
     if let Some(format) = report_format {
         let file = tempfile::NamedTempFile::new().map_err(|e| ApiError::from(DataError::Io(e)))?;

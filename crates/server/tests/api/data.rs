@@ -10,6 +10,7 @@ use crate::{Engine, TestApp, id_number};
 crate::on_both_engines!(
     registry_round_trips_through_xlsx,
     registry_round_trips_through_csv_files,
+    csv_files_import_in_batches,
     bad_rows_are_reported_and_nothing_is_written,
     exports_mask_and_log,
     boundaries_import_with_gaps_and_overlaps
@@ -126,7 +127,8 @@ impl wangge_store::RowSource for Counted {
     }
 }
 
-/// Reads CSV files as `wangge import` does, counting the reads of the residents' rows.
+/// Reads CSV files as `wangge import` does, counting the reads of the rows that stay in their
+/// files.
 fn read_files(
     paths: &[std::path::PathBuf],
 ) -> (Vec<wangge_store::ImportSheet>, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
@@ -134,9 +136,7 @@ fn read_files(
     let mut sheets = Vec::new();
     for p in paths {
         for mut sheet in wangge_data::read_file(p, None).unwrap() {
-            if let (wangge_store::SheetKind::Residents, wangge_store::SheetRows::File { source, count }) =
-                (sheet.kind, sheet.rows.clone())
-            {
+            if let wangge_store::SheetRows::File { source, count } = sheet.rows.clone() {
                 sheet.rows = wangge_store::SheetRows::File {
                     source: std::sync::Arc::new(Counted(source, reads.clone())),
                     count,
@@ -148,7 +148,7 @@ fn read_files(
     (sheets, reads)
 }
 
-/// The CLI's path: CSV files whose residents stay in the file, read once to check them (the
+/// The CLI's path: CSV files whose rows stay in the file, each read once to check them (the
 /// checked rows spooled for the load), and read into memory only for a file that is not a
 /// clean new county.
 async fn registry_round_trips_through_csv_files(app: TestApp) {
@@ -175,12 +175,12 @@ async fn registry_round_trips_through_csv_files(app: TestApp) {
     };
     let empty = copy.row_counts().await;
 
-    // A dry run reads the residents once and writes nothing.
+    // A dry run reads each file once and writes nothing.
     let (report, reads) = import(ImportOptions { dry_run: true, ..Default::default() }, files.clone()).await;
     assert!(!report.written && !report.has_errors(), "{report:?}");
     let residents = &report.counts["residents"];
     assert!(residents.created > 20_000 && residents.created == residents.rows, "{report:?}");
-    assert_eq!(reads, 1, "one pass over the residents");
+    assert_eq!(reads, 4, "one pass over each file");
     assert_eq!(copy.row_counts().await, empty);
 
     // A duplicate ID number inside the file: reported on its row, nothing written.
@@ -205,7 +205,7 @@ async fn registry_round_trips_through_csv_files(app: TestApp) {
     // the original.
     let (report, reads) = import(ImportOptions::default(), files.clone()).await;
     assert!(report.written && report.bulk && !report.has_errors(), "{report:?}");
-    assert_eq!(reads, 1, "the residents were read once, never held whole");
+    assert_eq!(reads, 4, "each file was read once, never held whole");
     assert_eq!(report.counts["residents"].created, residents.created);
     assert_eq!(registry_lines(&demo).await, registry_lines(&copy).await, "the copy equals the original");
     copy.assert_stats_consistent().await;
@@ -220,6 +220,69 @@ async fn registry_round_trips_through_csv_files(app: TestApp) {
         assert!(c.unchanged > 0, "{kind}");
     }
     assert_eq!(copy.row_counts().await, before);
+}
+
+/// Houses, households and residents that span many batches import equal to the registry they
+/// came from; a code given again in a later batch is still reported on its row.
+async fn csv_files_import_in_batches(app: TestApp) {
+    use wangge_core::Caller;
+    use wangge_store::ImportOptions;
+    let demo = app.with_demo().await;
+    let copy = empty_like(&demo).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for kind in ["areas", "houses", "households", "residents"] {
+        let bytes = export(&demo, json!({"kind": kind, "format": "csv", "purpose": "moving the registry"})).await;
+        let path = dir.path().join(format!("{kind}.csv"));
+        std::fs::write(&path, bytes).unwrap();
+        files.push(path);
+    }
+    let options = ImportOptions { batch_rows: 700, ..Default::default() };
+    let import = |files: Vec<std::path::PathBuf>| {
+        let store = copy.store.clone();
+        async move {
+            let (sheets, _) = read_files(&files);
+            store.import(&Caller::system(), None, sheets, options, &mut |_, _| {}).await.unwrap()
+        }
+    };
+    let empty = copy.row_counts().await;
+
+    // The second row of houses and of households again at the end, several batches later.
+    let bad = dir.path().join("bad");
+    std::fs::create_dir(&bad).unwrap();
+    let mut bad_files = files.clone();
+    let mut expected = Vec::new();
+    for (i, kind) in [(1, "houses"), (2, "households")] {
+        let text = std::fs::read_to_string(&files[i]).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines.len() > 3 * 700, "{kind}: {} rows span several batches", lines.len());
+        bad_files[i] = bad.join(format!("{kind}.csv"));
+        std::fs::write(&bad_files[i], format!("{text}{}\n", lines[1])).unwrap();
+        expected.push((kind.to_string(), lines.len() as u32 + 1, "code".to_string()));
+    }
+    let report = import(bad_files).await;
+    assert!(!report.written, "{report:?}");
+    let mut dup: Vec<(String, u32, String)> = report
+        .errors
+        .iter()
+        .filter(|e| e.code == "duplicate_in_file")
+        .map(|e| (e.sheet.clone(), e.row, e.field.clone()))
+        .collect();
+    dup.sort();
+    expected.sort();
+    assert_eq!(dup, expected, "{:?}", report.errors);
+    assert_eq!(report.errors.len(), 2, "{:?}", report.errors);
+    assert_eq!(copy.row_counts().await, empty);
+
+    // The clean files: streamed batch by batch, equal to the original.
+    let report = import(files.clone()).await;
+    assert!(report.written && report.bulk && !report.has_errors(), "{report:?}");
+    for kind in ["houses", "households", "residents"] {
+        let c = &report.counts[kind];
+        assert!(c.rows > 3 * 700 && c.created == c.rows, "{kind}: {report:?}");
+    }
+    assert_eq!(registry_lines(&demo).await, registry_lines(&copy).await, "the copy equals the original");
+    copy.assert_stats_consistent().await;
 }
 
 async fn bad_rows_are_reported_and_nothing_is_written(app: TestApp) {

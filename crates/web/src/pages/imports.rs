@@ -129,7 +129,7 @@ async fn upload(State(s): State<WebState>, v: Viewer, headers: HeaderMap, body: 
             }
         };
         let rows_total = sheets.iter().map(|sh| sh.rows.len()).sum();
-        let options = ImportOptions { dry_run: true, good_rows_only: false };
+        let options = ImportOptions { dry_run: true, ..Default::default() };
         let preview = match s.store.import(&v.caller, None, sheets, options, &mut |_, _| {}).await {
             Ok(p) => p,
             Err(e @ (StoreError::Invalid { .. } | StoreError::MissingRef { .. })) => {
