@@ -331,7 +331,8 @@ mod tests {
         let mut want: Vec<i64> = expected.iter().flat_map(|n| [*n, n + 1000]).collect();
         want.sort_unstable();
         assert_eq!(stored, want, "every kept body wrote both rows, every refused one none");
-        let (commits, bodies) = store.group_commits();
+        let w = store.group_commits();
+        let (commits, bodies) = (w.commits, w.bodies);
         assert_eq!(bodies, expected.len() as u64);
         assert!(commits < bodies, "{commits} commits for {bodies} bodies: nothing was grouped");
     }
