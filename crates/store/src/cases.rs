@@ -1123,7 +1123,12 @@ impl Store {
             }
             None => event.push(" RETURNING id").scalar::<i64>().fetch_one(&mut *conn).await?,
         };
-        write(conn, &mut later, write_row_sql(c, now)).await?;
+        match later.as_deref_mut() {
+            Some(d) => d.push_row(c.id, write_row_sql(c, now)),
+            None => {
+                write_row_sql(c, now).query().execute(&mut *conn).await?;
+            }
+        }
         if (c.state(), c.due_at, c.machine.paused) != before || set_dues {
             schedule(conn, self.engine, c, now, later.as_deref_mut()).await?;
         }
@@ -1743,7 +1748,7 @@ impl Store {
                 };
                 let mut c = row_from(&row)?;
                 let (id, number) = (c.id, c.number.clone());
-                let mut later = Deferred::default();
+                let mut later = Deferred::for_new_case(id);
                 let mut reporter = Sql::new(
                     "INSERT INTO case_reporters (case_id, county_id, kind, resident_id, name, phone_sealed, phone_last4, \
                      channel, created_at) VALUES (",
@@ -2081,14 +2086,27 @@ pub(crate) async fn schedule(
         sql.bind(c.id).push(", ").bind(kind).push(", ").bind(ts(at)).push(")");
         sql
     };
-    write(conn, &mut later, cancel("'warn', 'escalate', 'remind'")).await?;
-    if c.state() != CaseState::Verified {
-        // Closed or reopened: the rating window no longer runs.
-        write(conn, &mut later, cancel("'close_unrated'")).await?;
+    // A case made in this intake has only the jobs kept with it (intake never verifies, so it
+    // has no rating window either): they are dropped instead of cancelled.
+    if !later.as_deref_mut().is_some_and(|d| d.drop_jobs(c.id)) {
+        write(conn, &mut later, cancel("'warn', 'escalate', 'remind'")).await?;
+        if c.state() != CaseState::Verified {
+            // Closed or reopened: the rating window no longer runs.
+            write(conn, &mut later, cancel("'close_unrated'")).await?;
+        }
     }
+    let mut keep = async |sql: Sql| -> StoreResult<()> {
+        match later.as_deref_mut() {
+            Some(d) => d.push_job(c.id, sql),
+            None => {
+                sql.query().execute(&mut *conn).await?;
+            }
+        }
+        Ok(())
+    };
     if matches!(c.state(), CaseState::Received | CaseState::Accepted) {
         if let Some(due) = c.due_at.filter(|d| *d > now) {
-            write(conn, &mut later, job("remind", due)).await?;
+            keep(job("remind", due)).await?;
         }
         return Ok(());
     }
@@ -2097,9 +2115,9 @@ pub(crate) async fn schedule(
     }
     let Some(due) = c.due_at else { return Ok(()) };
     if let Some(w) = c.warn_at.filter(|w| *w > now && *w < due) {
-        write(conn, &mut later, job("warn", w)).await?;
+        keep(job("warn", w)).await?;
     }
-    write(conn, &mut later, job("escalate", due)).await
+    keep(job("escalate", due)).await
 }
 
 impl Store {

@@ -123,22 +123,84 @@ pub(crate) fn like_contains(s: &str) -> String {
 /// sent together. On SQLite that is one round trip to the connection's worker thread for all
 /// of them (statements joined by `;`, each placeholder renumbered across the whole text), where
 /// a round trip each costs more than the statement itself; on PostgreSQL, which takes one
-/// statement with parameters at a time, they go one by one.
+/// statement with parameters at a time, they go one by one. Either way they are first made
+/// fewer: a case's row written again replaces the write before it, the deadline jobs of a case
+/// made in this work are dropped rather than cancelled, and rows for the same table and columns
+/// go as one `INSERT` (kept writes add rows that refer to rows written before, never to each
+/// other, so a row may move up past writes to other tables).
 #[derive(Debug, Default)]
 pub(crate) struct Deferred {
-    writes: Vec<Sql>,
+    writes: Vec<(Kept, Sql)>,
+    /// A case made in this work: it has no deadline jobs but those kept here.
+    fresh: Option<i64>,
+}
+
+/// What a kept write is, where that lets it be dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kept {
+    Other,
+    /// The whole row of a case.
+    Row(i64),
+    /// A deadline job of a case.
+    Job(i64),
 }
 
 impl Deferred {
+    /// Writes kept for the work that makes the case `id`.
+    pub fn for_new_case(id: i64) -> Deferred {
+        Deferred { writes: Vec::new(), fresh: Some(id) }
+    }
+
     pub fn push(&mut self, sql: Sql) {
-        self.writes.push(sql);
+        self.writes.push((Kept::Other, sql));
+    }
+
+    /// The whole row of case `id`; the row kept before it is read by none of the writes.
+    pub fn push_row(&mut self, id: i64, sql: Sql) {
+        self.writes.retain(|(k, _)| *k != Kept::Row(id));
+        self.writes.push((Kept::Row(id), sql));
+    }
+
+    pub fn push_job(&mut self, id: i64, sql: Sql) {
+        self.writes.push((Kept::Job(id), sql));
+    }
+
+    /// Drops the deadline jobs kept for case `id`, when it is the case made in this work and
+    /// so has no others: what cancelling its open jobs would do. False when it is not.
+    pub fn drop_jobs(&mut self, id: i64) -> bool {
+        if self.fresh != Some(id) {
+            return false;
+        }
+        self.writes.retain(|(k, _)| *k != Kept::Job(id));
+        true
+    }
+
+    /// The writes kept, as few statements as they can be.
+    fn statements(self) -> Vec<Sql> {
+        let mut out: Vec<Sql> = Vec::new();
+        for (_, w) in self.writes {
+            if let Some(head) = insert_head(&w.text) {
+                let table = &head["INSERT INTO ".len()..head.find(" (").unwrap_or(head.len())];
+                // The last statement that touches the table, if it inserts the same columns.
+                if let Some(last) = out.iter_mut().rev().find(|o| o.text.contains(table))
+                    && insert_head(&last.text) == Some(head)
+                {
+                    last.text.push_str(", ");
+                    shift_placeholders(&mut last.text, &w.text[head.len()..], last.args.len());
+                    last.args.extend(w.args);
+                    continue;
+                }
+            }
+            out.push(w);
+        }
+        out
     }
 
     /// Every write kept as one multi-statement text (SQLite only: PostgreSQL takes one
     /// statement with parameters at a time); `None` when nothing was kept.
     pub fn joined(self) -> Option<Sql> {
         let mut all = Sql::default();
-        for w in self.writes {
+        for w in self.statements() {
             if !all.text.is_empty() {
                 all.text.push_str(";\n");
             }
@@ -150,18 +212,30 @@ impl Deferred {
 
     /// Sends every write kept, in the order they were made.
     pub async fn flush(&mut self, conn: &mut sqlx::AnyConnection, engine: crate::Engine) -> crate::StoreResult<()> {
-        let writes = std::mem::take(&mut self.writes);
-        if engine == crate::Engine::Postgres || writes.len() == 1 {
-            for w in writes {
+        let kept = std::mem::take(self);
+        if engine == crate::Engine::Postgres {
+            for w in kept.statements() {
                 w.query().execute(&mut *conn).await?;
             }
             return Ok(());
         }
-        if let Some(all) = (Deferred { writes }).joined() {
+        if let Some(all) = kept.joined() {
             all.query().execute(&mut *conn).await?;
         }
         Ok(())
     }
+}
+
+/// `INSERT INTO t (columns) VALUES ` of an insert of one row with nothing after the row;
+/// `None` for any other statement.
+fn insert_head(text: &str) -> Option<&str> {
+    if !text.starts_with("INSERT INTO ") || !text.ends_with(')') {
+        return None;
+    }
+    let end = text.find(") VALUES (")? + ") VALUES ".len();
+    let row = &text[end..];
+    let plain = !row.contains("RETURNING") && !row.contains("SELECT") && !row.contains("ON CONFLICT");
+    plain.then_some(&text[..end])
 }
 
 /// Appends `text` to `out` with every `$n` placeholder raised by `by`. Our statements hold no
@@ -193,5 +267,62 @@ mod tests {
         let mut out = String::new();
         shift_placeholders(&mut out, "SELECT '$' || $1", 5);
         assert_eq!(out, "SELECT '$' || $6");
+    }
+
+    fn insert(table: &str, a: i64, b: &str) -> Sql {
+        let mut sql = Sql::new(&format!("INSERT INTO {table} (a, b) VALUES ("));
+        sql.bind(a).push(", ").bind(b).push(")");
+        sql
+    }
+
+    fn texts(d: Deferred) -> Vec<(String, usize)> {
+        d.statements().into_iter().map(|s| (s.text, s.args.len())).collect()
+    }
+
+    #[test]
+    fn rows_for_one_table_go_as_one_insert_unless_a_write_between_touches_it() {
+        let mut d = Deferred::default();
+        d.push(insert("case_events", 1, "x"));
+        d.push(insert("audit_log", 2, "y"));
+        d.push(insert("case_events", 3, "z"));
+        d.push(Sql::new("UPDATE audit_log SET a = 0"));
+        d.push(insert("audit_log", 4, "w"));
+        let mut returning = insert("case_events", 5, "v");
+        returning.push(" RETURNING id");
+        d.push(returning);
+        assert_eq!(
+            texts(d),
+            vec![
+                ("INSERT INTO case_events (a, b) VALUES ($1, $2), ($3, $4)".to_string(), 4),
+                ("INSERT INTO audit_log (a, b) VALUES ($1, $2)".to_string(), 2),
+                ("UPDATE audit_log SET a = 0".to_string(), 0),
+                ("INSERT INTO audit_log (a, b) VALUES ($1, $2)".to_string(), 2),
+                ("INSERT INTO case_events (a, b) VALUES ($1, $2) RETURNING id".to_string(), 2),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_row_written_again_and_a_new_cases_jobs_are_dropped() {
+        let row = |state: &str| {
+            let mut sql = Sql::new("UPDATE cases SET state = ");
+            sql.bind(state).push(" WHERE id = ").bind(7);
+            sql
+        };
+        let mut d = Deferred::for_new_case(7);
+        d.push_row(7, row("accepted"));
+        d.push_job(7, insert("case_jobs", 7, "remind"));
+        d.push_row(8, row("other"));
+        assert!(d.drop_jobs(7), "the case made here has no other jobs");
+        assert!(!d.drop_jobs(8), "another case's jobs are cancelled, not dropped");
+        d.push_job(7, insert("case_jobs", 7, "escalate"));
+        d.push_row(7, row("dispatched"));
+        let out = d.statements();
+        assert_eq!(out.len(), 3, "{out:?}");
+        assert!(
+            out[0].text.starts_with("UPDATE cases") && matches!(&out[0].args[0], Arg::Text(Some(s)) if s == "other")
+        );
+        assert!(matches!(&out[1].args[1], Arg::Text(Some(s)) if s == "escalate"), "{out:?}");
+        assert!(matches!(&out[2].args[0], Arg::Text(Some(s)) if s == "dispatched"), "{out:?}");
     }
 }
