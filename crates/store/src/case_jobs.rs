@@ -119,8 +119,12 @@ impl Store {
     pub async fn run_due_jobs(&self, now: DateTime<Utc>, worker: &str) -> StoreResult<JobReport> {
         let mut report = JobReport::default();
         let skip = if self.engine == Engine::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
+        // A case's jobs run in their order: a runner does not take a case's escalation while
+        // another still holds the warning before it.
         let pick = format!(
-            "SELECT id, case_id, kind, run_at FROM case_jobs WHERE done_at IS NULL AND claimed_by IS NULL AND run_at <= $1 \
+            "SELECT id, case_id, kind, run_at FROM case_jobs j WHERE done_at IS NULL AND claimed_by IS NULL AND run_at <= $1 \
+             AND NOT EXISTS (SELECT 1 FROM case_jobs e WHERE e.case_id = j.case_id AND e.done_at IS NULL \
+             AND (e.run_at < j.run_at OR (e.run_at = j.run_at AND e.id < j.id))) \
              ORDER BY run_at, id LIMIT 1{skip}"
         );
         // A read first: most ticks find nothing, and need not take SQLite's write lock.
