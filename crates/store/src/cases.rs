@@ -640,6 +640,26 @@ fn duplicates_sql(id: i64, like: Likeness) -> Sql {
     sql
 }
 
+/// The area a case is filed in, as intake needs it.
+struct Place {
+    id: i64,
+    county_id: i64,
+    path: String,
+    valid_to: Option<String>,
+}
+
+impl Place {
+    /// From a row that holds the area's `county_id`, `path` and `valid_to`, its id under `id_col`.
+    fn from_row(r: &AnyRow, id_col: &str) -> Result<Place, sqlx::Error> {
+        Ok(Place {
+            id: r.try_get(id_col)?,
+            county_id: r.try_get("county_id")?,
+            path: r.try_get("path")?,
+            valid_to: r.try_get("valid_to")?,
+        })
+    }
+}
+
 /// What makes two cases alike enough to be suggested as duplicates.
 struct Likeness {
     category: String,
@@ -1577,32 +1597,38 @@ impl Store {
         let mut house_id = None;
         let mut household_id = None;
         let mut note = None;
+        // A household or house brings its unit's area in the same read.
+        let mut known: Option<Place> = None;
         let area_id: i64 = if let Some(code) = loc.household_code.as_deref().filter(|s| !s.is_empty()) {
-            let r = sqlx::query("SELECT id, house_id, unit_id, area_path FROM households WHERE code = $1")
-                .bind(code)
-                .fetch_optional(&self.pool)
-                .await?
-                .filter(|r| r.try_get::<String, _>("area_path").is_ok_and(|p| scope.contains_path(&p)))
-                .ok_or_else(|| {
-                    StoreError::missing_ref(
-                        "household_code",
-                        "unknown_household",
-                        format!("there is no household {code}"),
-                    )
-                })?;
+            let r = sqlx::query(
+                "SELECT h.id, h.house_id, h.unit_id, a.county_id, a.path, a.valid_to FROM households h \
+                 JOIN areas a ON a.id = h.unit_id WHERE h.code = $1",
+            )
+            .bind(code)
+            .fetch_optional(&self.pool)
+            .await?
+            .filter(|r| r.try_get::<String, _>("path").is_ok_and(|p| scope.contains_path(&p)))
+            .ok_or_else(|| {
+                StoreError::missing_ref("household_code", "unknown_household", format!("there is no household {code}"))
+            })?;
             household_id = Some(r.try_get::<i64, _>("id")?);
             house_id = r.try_get("house_id")?;
+            known = Some(Place::from_row(&r, "unit_id")?);
             r.try_get("unit_id")?
         } else if let Some(code) = loc.house_code.as_deref().filter(|s| !s.is_empty()) {
-            let r = sqlx::query("SELECT id, unit_id, area_path FROM houses WHERE code = $1")
-                .bind(code)
-                .fetch_optional(&self.pool)
-                .await?
-                .filter(|r| r.try_get::<String, _>("area_path").is_ok_and(|p| scope.contains_path(&p)))
-                .ok_or_else(|| {
-                    StoreError::missing_ref("house_code", "unknown_house", format!("there is no house {code}"))
-                })?;
+            let r = sqlx::query(
+                "SELECT h.id, h.unit_id, a.county_id, a.path, a.valid_to FROM houses h \
+                 JOIN areas a ON a.id = h.unit_id WHERE h.code = $1",
+            )
+            .bind(code)
+            .fetch_optional(&self.pool)
+            .await?
+            .filter(|r| r.try_get::<String, _>("path").is_ok_and(|p| scope.contains_path(&p)))
+            .ok_or_else(|| {
+                StoreError::missing_ref("house_code", "unknown_house", format!("there is no house {code}"))
+            })?;
             house_id = Some(r.try_get::<i64, _>("id")?);
+            known = Some(Place::from_row(&r, "unit_id")?);
             r.try_get("unit_id")?
         } else if let Some((lat, lng)) = loc.point {
             if !(-90.0..=90.0).contains(&lat)
@@ -1656,9 +1682,19 @@ impl Store {
                 "a case needs a place: a household or house code, a point or an area",
             ));
         };
-        let area = self.area(scope, area_id).await.map_err(|_| {
-            StoreError::missing_ref("area_id", "unknown_area", format!("there is no area {area_id} in your scope"))
-        })?;
+        let area = match known {
+            Some(p) => p,
+            None => {
+                let a = self.area(scope, area_id).await.map_err(|_| {
+                    StoreError::missing_ref(
+                        "area_id",
+                        "unknown_area",
+                        format!("there is no area {area_id} in your scope"),
+                    )
+                })?;
+                Place { id: a.id, county_id: a.county_id, path: a.path, valid_to: a.valid_to }
+            }
+        };
         if area.valid_to.is_some() {
             return Err(StoreError::invalid("area_id", "area_closed", format!("area {} is closed", area.id)));
         }
@@ -1669,6 +1705,8 @@ impl Store {
         let follow_hash = crate::accounts::token_hash(&follow_token);
         let answers = if new.answers.is_null() { "{}".to_string() } else { new.answers.to_string() };
         let point = loc.point;
+        // What the answer shows besides the row the writer hands back.
+        let shown = (description.clone(), answers.clone(), area.id, rep_name.clone(), rep_phone.clone());
         let channel = new.channel;
         let photos = new.photos;
         let (store, caller_id, cat_code, is_private) = (self.clone(), caller.clone(), cat.code.clone(), cat.is_private);
@@ -1681,7 +1719,7 @@ impl Store {
         };
 
         // One transaction, shared on SQLite with the intakes that wait beside it (group commit).
-        let (id, linked) = self
+        let (c, linked) = self
             .write_grouped(move |tx| {
                 Box::pin(async move {
                     let caller = &caller_id;
@@ -1830,12 +1868,67 @@ impl Store {
                     CaseLink::Visit(v) => Some(v.insert(&mut *tx, caller, Some(id)).await?),
                 };
                 // The writes kept go with the writer's next statement.
-                Ok(((id, linked), later))
+                Ok(((c, linked), later))
             })
         })
         .await?;
+        let id = c.id;
         let duplicates = self.duplicates_of(caller, id, like).await?;
-        let case = self.case(caller, id).await?;
+        // The answer is built from what the intake wrote rather than read back.
+        if !sees(caller, &c.area_path, c.owner_path.as_deref(), c.is_private) {
+            return Err(StoreError::not_found("case", id));
+        }
+        let (description, answers, area_id, rep_name, rep_phone) = shown;
+        let reporters = in_owner_chain(caller, &c.area_path, c.owner_path.as_deref()).then(|| {
+            vec![Reporter {
+                kind: rep_kind.to_string(),
+                resident_id: rep_resident,
+                name: rep_name,
+                phone_last4: rep_phone.as_deref().map(|p| p[p.len().saturating_sub(4)..].to_string()),
+                channel: channel.as_str().to_string(),
+                merged_from: None,
+            }]
+        });
+        let m = &c.machine;
+        let case = CaseView {
+            id,
+            number: c.number.clone(),
+            state: c.state(),
+            category: c.category.clone(),
+            is_private: c.is_private,
+            severity: c.severity,
+            channel,
+            description,
+            answers: serde_json::from_str(&answers).unwrap_or(serde_json::Value::Null),
+            area_id,
+            house_id,
+            household_id,
+            lat: point.map(|p| p.0),
+            lng: point.map(|p| p.1),
+            routing_note: c.routing_note.clone(),
+            owner_post_id: c.owner_post_id,
+            owner_area_id: c.owner_area_id,
+            owner_level: m.owner_level,
+            due_at: c.due_at.map(ts),
+            warn_at: c.warn_at.map(ts),
+            respond_due: c.respond_due.map(ts),
+            close_due: c.close_due.map(ts),
+            escalation_level: c.escalation_level,
+            supervised: m.supervised,
+            paused: m.paused,
+            extension_pending: m.extension_pending,
+            open_whistles: m.open_whistles,
+            reopens: m.reopens,
+            excluded: m.excluded,
+            parent_id: c.parent_id,
+            reporter_count: c.reporters,
+            priority: c.priority,
+            rating: m.rating.as_ref().map(|r| CaseRating { solved: r.solved, satisfaction: r.satisfaction }),
+            reporters,
+            created_at: ts(now),
+            updated_at: ts(now),
+            closed_at: c.closed_at.map(ts),
+        };
         let intake = Intake { case, promise_zh: cat.promise_zh, promise_en: cat.promise_en, duplicates, follow_token };
         Ok((intake, linked))
     }

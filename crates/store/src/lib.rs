@@ -309,6 +309,9 @@ impl Store {
         let mut pool_options =
             AnyPoolOptions::new().max_connections(options.max_connections).acquire_timeout(Duration::from_secs(30));
         if engine == Engine::Sqlite {
+            // A connection in this process does not go stale, and a ping is a round trip to
+            // its worker thread before every read.
+            pool_options = pool_options.test_before_acquire(false);
             // WAL lets readers run beside the writer; FULL sync keeps every commit durable.
             pool_options = pool_options.after_connect(|conn, _| {
                 Box::pin(async move {

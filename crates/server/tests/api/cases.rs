@@ -25,6 +25,7 @@ crate::on_both_engines!(
     owners_see_their_chain_and_private_cases_stay_private,
     bad_input_is_refused_and_nothing_is_written,
     a_point_routes_to_its_grid,
+    the_intake_answers_with_the_case_as_stored,
     the_demo_tells_the_story,
     a_reporter_follows_and_rates_by_number,
     waiting_cases_remind_the_community,
@@ -821,6 +822,59 @@ async fn a_point_routes_to_its_grid(app: TestApp) {
     let (s, v) = w.as_(&w.grid_chief, Method::POST, "/api/v1/cases", Some(body)).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let _ = w.unit;
+}
+
+/// Intake builds its answer from what it wrote instead of reading the case back: on every path
+/// (filed and routed, answered at once, waiting to be filed, private, a point, a house, a
+/// contact, a grid chief's own intake) it equals the case as the store then reads it.
+async fn the_intake_answers_with_the_case_as_stored(app: TestApp) {
+    let w = world(app).await;
+    let house: String = sqlx::query_scalar("SELECT code FROM houses WHERE unit_id = $1 ORDER BY id LIMIT 1")
+        .bind(w.unit)
+        .fetch_one(w.app.store.pool())
+        .await
+        .unwrap();
+    let contact = json!({"kind": "contact", "name": "林女士", "phone": "138-0000-1234"});
+    let bodies = [
+        (&w.agent, json!({})),
+        (&w.agent, json!({"channel": "hotline", "answered": "请带身份证到镇便民服务中心"})),
+        (&w.agent, json!({"channel": "web", "reporter": contact})),
+        (&w.agent, json!({"category": "neighbour_dispute", "answers": {"parties": 2}, "severity": "urgent"})),
+        (
+            &w.agent,
+            json!({"household_code": null, "house_code": house, "reporter": {"kind": "anonymous"},
+            "photos": [{"content_type": "image/png", "data_base64": PNG}]}),
+        ),
+        (&w.grid_chief, json!({"channel": "patrol", "reporter": contact, "answers": {"occupier": "stall"}})),
+    ];
+    let mut states = Vec::new();
+    for (n, (token, extra)) in bodies.into_iter().enumerate() {
+        let mut body = json!({"category": "road_occupation", "channel": "hotline_12345", "description": "车辆长期占用消防通道",
+            "reporter": {"kind": "resident", "resident_id": w.resident}, "household_code": w.household_code});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let (s, v) = w.as_(token, Method::POST, "/api/v1/cases", Some(body)).await;
+        assert_eq!(s, StatusCode::CREATED, "intake {n}: {v}");
+        let id = v["case"]["id"].as_i64().unwrap();
+        let (s, stored) = w.as_(token, Method::GET, &format!("/api/v1/cases/{id}"), None).await;
+        assert_eq!(s, StatusCode::OK, "intake {n}: {stored}");
+        assert_eq!(v["case"], stored, "intake {n}");
+        states.push((stored["state"].as_str().unwrap().to_string(), stored["is_private"].as_bool().unwrap()));
+    }
+    // The paths above are the ones meant: one closed at once, one waiting, one private.
+    let states: Vec<(&str, bool)> = states.iter().map(|(s, p)| (s.as_str(), *p)).collect();
+    assert_eq!(
+        states,
+        [
+            ("dispatched", false),
+            ("closed", false),
+            ("received", false),
+            ("dispatched", true),
+            ("dispatched", false),
+            ("received", false)
+        ]
+    );
 }
 
 async fn the_demo_tells_the_story(app: TestApp) {
