@@ -214,7 +214,7 @@ impl Deferred {
     pub async fn flush(&mut self, conn: &mut sqlx::AnyConnection, engine: crate::Engine) -> crate::StoreResult<()> {
         let kept = std::mem::take(self);
         if engine == crate::Engine::Postgres {
-            for w in kept.statements() {
+            for w in as_one_statement(kept.statements()) {
                 w.query().execute(&mut *conn).await?;
             }
             return Ok(());
@@ -224,6 +224,60 @@ impl Deferred {
         }
         Ok(())
     }
+}
+
+/// PostgreSQL takes one statement with parameters a round trip: here consecutive writes go as
+/// one data-modifying `WITH` where that does what sending them in order would. The parts of
+/// such a statement run in no set order and each sees the rows as they were before it, so a
+/// part joins only when no part of its statement writes the same table (rows of one table keep
+/// their order) and it reads no other table: a plain `INSERT … VALUES`, or an `UPDATE` or
+/// `DELETE` without a sub-select. Any other write goes alone.
+fn as_one_statement(writes: Vec<Sql>) -> Vec<Sql> {
+    let target = |text: &str| -> Option<String> {
+        if text.contains("RETURNING") || text.contains("SELECT") {
+            return None;
+        }
+        let rest = ["INSERT INTO ", "UPDATE ", "DELETE FROM "].iter().find_map(|k| text.strip_prefix(k))?;
+        if text.starts_with("INSERT") && insert_head(text).is_none() {
+            return None;
+        }
+        Some(rest.split([' ', '(']).next()?.to_string())
+    };
+    let mut groups: Vec<(Vec<String>, Vec<Sql>)> = Vec::new();
+    for w in writes {
+        match target(&w.text) {
+            Some(t) if groups.last().is_some_and(|(ts, _)| !ts.is_empty() && !ts.contains(&t)) => {
+                let (ts, ws) = groups.last_mut().expect("just checked");
+                ts.push(t);
+                ws.push(w);
+            }
+            Some(t) => groups.push((vec![t], vec![w])),
+            None => groups.push((Vec::new(), vec![w])),
+        }
+    }
+    groups.into_iter().map(|(_, ws)| with_parts(ws)).collect()
+}
+
+/// `WITH w0 AS (first), … last`; the one write itself when alone.
+fn with_parts(mut writes: Vec<Sql>) -> Sql {
+    if writes.len() == 1 {
+        return writes.pop().expect("one write");
+    }
+    let mut all = Sql::new("WITH ");
+    let last = writes.len() - 1;
+    for (i, w) in writes.into_iter().enumerate() {
+        if i == last {
+            all.text.push(' ');
+        } else {
+            let _ = write!(all.text, "{}w{i} AS (", if i == 0 { "" } else { ", " });
+        }
+        shift_placeholders(&mut all.text, &w.text, all.args.len());
+        all.args.extend(w.args);
+        if i != last {
+            all.text.push(')');
+        }
+    }
+    all
 }
 
 /// `INSERT INTO t (columns) VALUES ` of an insert of one row with nothing after the row;
@@ -300,6 +354,47 @@ mod tests {
                 ("INSERT INTO case_events (a, b) VALUES ($1, $2) RETURNING id".to_string(), 2),
             ]
         );
+    }
+
+    #[test]
+    fn writes_go_as_one_statement_on_postgres_only_where_no_part_reads_or_repeats_what_another_writes() {
+        let update = |table: &str| {
+            let mut sql = Sql::new(&format!("UPDATE {table} SET a = "));
+            sql.bind(1).push(" WHERE id = ").bind(2);
+            sql
+        };
+        let texts = |w: Vec<Sql>| as_one_statement(w).into_iter().map(|s| s.text).collect::<Vec<_>>();
+        let one = as_one_statement(vec![insert("case_events", 1, "x"), update("cases"), insert("inbox_items", 3, "y")]);
+        assert_eq!(one.len(), 1);
+        assert_eq!(
+            one[0].text,
+            "WITH w0 AS (INSERT INTO case_events (a, b) VALUES ($1, $2)), w1 AS (UPDATE cases SET a = $3 WHERE id = $4) \
+             INSERT INTO inbox_items (a, b) VALUES ($5, $6)"
+        );
+        assert_eq!(one[0].args.len(), 6);
+        // A table written again starts the next statement, so that its rows keep their order
+        // and an update sees the rows inserted before it.
+        assert_eq!(
+            texts(vec![insert("case_events", 1, "x"), insert("audit_events", 2, "y"), insert("case_events", 3, "z")]),
+            [
+                "WITH w0 AS (INSERT INTO case_events (a, b) VALUES ($1, $2)) INSERT INTO audit_events (a, b) VALUES ($3, $4)",
+                "INSERT INTO case_events (a, b) VALUES ($1, $2)",
+            ]
+        );
+        assert_eq!(texts(vec![insert("cases", 1, "x"), update("cases")]).len(), 2);
+        // A sub-select or a RETURNING goes alone, and splits the writes around it.
+        for alone in [
+            Sql::new("UPDATE cases SET a = (SELECT max(a) FROM case_events)"),
+            Sql::new("INSERT INTO cases (a) SELECT a FROM case_events"),
+            Sql::new("INSERT INTO jobs (a) VALUES (1) RETURNING id"),
+            Sql::new("INSERT INTO jobs (a) VALUES (1) ON CONFLICT DO NOTHING"),
+        ] {
+            let text = alone.text.clone();
+            let out = texts(vec![insert("case_events", 1, "x"), alone, update("inbox_items")]);
+            assert_eq!(out.len(), 3, "{out:?}");
+            assert_eq!(out[1], text);
+        }
+        assert_eq!(texts(vec![update("cases")]), ["UPDATE cases SET a = $1 WHERE id = $2"]);
     }
 
     #[test]
