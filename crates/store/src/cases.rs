@@ -1727,10 +1727,11 @@ impl Store {
                     channel, description, answers, area_id, area_path, house_id, household_id, lat, lng, routing_note, \
                     escalation_level, reporters, priority, machine, created_at, updated_at) VALUES ($1, $2, $3, 'received', \
                     $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 0, 1, 0, $17, $18, $18)";
-                let bind_insert = |q: sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments>| {
+                // `$3` is the number, or on PostgreSQL the date it starts with.
+                let bind_insert = |q: sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments>, number: String| {
                     q.bind(area.county_id)
                         .bind(grid_id)
-                        .bind(format!("pending-{}", crate::accounts::random_token()))
+                        .bind(number)
                         .bind(cat_code.clone())
                         .bind(i64::from(is_private))
                         .bind(severity.as_str())
@@ -1758,7 +1759,10 @@ impl Store {
                         "{insert}; UPDATE cases SET number = $19 || printf('%06d', id), machine = json_set(machine, '$.id', id), \
                          follow_token_hash = $20 WHERE id = last_insert_rowid() RETURNING {ROW_COLUMNS}; {above}"
                     );
-                    let mut q = bind_insert(sqlx::query(sqlx::AssertSqlSafe(sql))).bind(day).bind(follow_hash.clone());
+                    let pending = format!("pending-{}", crate::accounts::random_token());
+                    let mut q = bind_insert(sqlx::query(sqlx::AssertSqlSafe(sql)), pending)
+                        .bind(day)
+                        .bind(follow_hash.clone());
                     for p in paths {
                         q = q.bind(p);
                     }
@@ -1768,20 +1772,21 @@ impl Store {
                     rows.truncate(1);
                     (rows.pop().ok_or(StoreError::Db(sqlx::Error::RowNotFound))?, Some(posts))
                 } else {
-                    let id: i64 = bind_insert(sqlx::query(sqlx::AssertSqlSafe(format!("{insert} RETURNING id"))))
+                    // One statement: the id is taken first, so that the number and the machine
+                    // follow from it, and the row comes back with them.
+                    let sql = format!(
+                        "WITH n AS (SELECT nextval(pg_get_serial_sequence('cases', 'id')) AS id) \
+                         INSERT INTO cases (id, county_id, grid_id, number, state, category_code, is_private, \
+                         severity, channel, description, answers, area_id, area_path, house_id, household_id, lat, lng, \
+                         routing_note, escalation_level, reporters, priority, machine, created_at, updated_at, \
+                         follow_token_hash) SELECT n.id, $1, $2, $3 || lpad(n.id::text, greatest(6, length(n.id::text)), '0'), \
+                         'received', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 0, 1, 0, \
+                         jsonb_set($17::jsonb, '{{id}}', to_jsonb(n.id))::text, $18, $18, $19 FROM n RETURNING {ROW_COLUMNS}"
+                    );
+                    let row = bind_insert(sqlx::query(sqlx::AssertSqlSafe(sql)), day)
+                        .bind(follow_hash.clone())
                         .fetch_one(&mut *tx)
-                        .await?
-                        .try_get(0)?;
-                    // The row read back with its number in the same statement.
-                    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "UPDATE cases SET number = $1, machine = $2, follow_token_hash = $3 WHERE id = $4 RETURNING {ROW_COLUMNS}"
-                    )))
-                    .bind(format!("{day}{id:06}"))
-                    .bind(serde_json::to_string(&Machine::new(id)).expect("the machine serialises"))
-                    .bind(follow_hash.clone())
-                    .bind(id)
-                    .fetch_one(&mut *tx)
-                    .await?;
+                        .await?;
                     (row, None)
                 };
                 let mut c = row_from(&row)?;

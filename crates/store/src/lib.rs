@@ -308,6 +308,19 @@ impl Store {
         };
         let mut pool_options =
             AnyPoolOptions::new().max_connections(options.max_connections).acquire_timeout(Duration::from_secs(30));
+        if engine == Engine::Postgres {
+            // A ping is a round trip before every statement an intake reads with. A connection
+            // used in the last seconds is not checked again; one that broke since fails its
+            // statement with an error and is dropped from the pool.
+            pool_options = pool_options.test_before_acquire(false).before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > Duration::from_secs(10) {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            });
+        }
         if engine == Engine::Sqlite {
             // A connection in this process does not go stale, and a ping is a round trip to
             // its worker thread before every read.
