@@ -582,6 +582,10 @@ mod intake {
                 if store.engine() == wangge_store::Engine::Postgres {
                     // What autovacuum would do soon after such a load.
                     sqlx::query("ANALYZE cases").execute(pool).await?;
+                } else {
+                    // The copies leave hundreds of megabytes of log that every read would search;
+                    // a county's own commits are small and checkpointed as they go.
+                    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(pool).await?;
                 }
                 return Ok(n);
             }
