@@ -148,6 +148,20 @@ fn read_files(
     (sheets, reads)
 }
 
+/// The demo's registry exported to four CSV files (areas, houses, households, residents) in a
+/// temporary directory, kept as long as the directory is.
+async fn registry_csv_files(demo: &TestApp) -> (tempfile::TempDir, Vec<std::path::PathBuf>) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for kind in ["areas", "houses", "households", "residents"] {
+        let bytes = export(demo, json!({"kind": kind, "format": "csv", "purpose": "moving the registry"})).await;
+        let path = dir.path().join(format!("{kind}.csv"));
+        std::fs::write(&path, bytes).unwrap();
+        files.push(path);
+    }
+    (dir, files)
+}
+
 /// The CLI's path: CSV files whose rows stay in the file, each read once to check them (the
 /// checked rows spooled for the load), and read into memory only for a file that is not a
 /// clean new county.
@@ -157,14 +171,7 @@ async fn registry_round_trips_through_csv_files(app: TestApp) {
     use wangge_store::ImportOptions;
     let demo = app.with_demo().await;
     let copy = empty_like(&demo).await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut files = Vec::new();
-    for kind in ["areas", "houses", "households", "residents"] {
-        let bytes = export(&demo, json!({"kind": kind, "format": "csv", "purpose": "moving the registry"})).await;
-        let path = dir.path().join(format!("{kind}.csv"));
-        std::fs::write(&path, bytes).unwrap();
-        files.push(path);
-    }
+    let (dir, files) = registry_csv_files(&demo).await;
     let import = |options: ImportOptions, files: Vec<std::path::PathBuf>| {
         let store = copy.store.clone();
         async move {
@@ -229,14 +236,7 @@ async fn csv_files_import_in_batches(app: TestApp) {
     use wangge_store::ImportOptions;
     let demo = app.with_demo().await;
     let copy = empty_like(&demo).await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut files = Vec::new();
-    for kind in ["areas", "houses", "households", "residents"] {
-        let bytes = export(&demo, json!({"kind": kind, "format": "csv", "purpose": "moving the registry"})).await;
-        let path = dir.path().join(format!("{kind}.csv"));
-        std::fs::write(&path, bytes).unwrap();
-        files.push(path);
-    }
+    let (dir, files) = registry_csv_files(&demo).await;
     let options = ImportOptions { batch_rows: 700, ..Default::default() };
     let import = |files: Vec<std::path::PathBuf>| {
         let store = copy.store.clone();
