@@ -1600,15 +1600,9 @@ impl Store {
         // A household or house brings its unit's area in the same read.
         let mut known: Option<Place> = None;
         let area_id: i64 = if let Some(code) = loc.household_code.as_deref().filter(|s| !s.is_empty()) {
-            let r = sqlx::query(
-                "SELECT h.id, h.house_id, h.unit_id, a.county_id, a.path, a.valid_to FROM households h \
-                 JOIN areas a ON a.id = h.unit_id WHERE h.code = $1",
-            )
-            .bind(code)
-            .fetch_optional(&self.pool)
-            .await?
-            .filter(|r| r.try_get::<String, _>("path").is_ok_and(|p| scope.contains_path(&p)))
-            .ok_or_else(|| {
+            let sql = "SELECT h.id, h.house_id, h.unit_id, a.county_id, a.path, a.valid_to FROM households h \
+                 JOIN areas a ON a.id = h.unit_id WHERE h.code = $1";
+            let r = self.coded_in_scope(scope, sql, code).await?.ok_or_else(|| {
                 StoreError::missing_ref("household_code", "unknown_household", format!("there is no household {code}"))
             })?;
             household_id = Some(r.try_get::<i64, _>("id")?);
@@ -1616,15 +1610,9 @@ impl Store {
             known = Some(Place::from_row(&r, "unit_id")?);
             r.try_get("unit_id")?
         } else if let Some(code) = loc.house_code.as_deref().filter(|s| !s.is_empty()) {
-            let r = sqlx::query(
-                "SELECT h.id, h.unit_id, a.county_id, a.path, a.valid_to FROM houses h \
-                 JOIN areas a ON a.id = h.unit_id WHERE h.code = $1",
-            )
-            .bind(code)
-            .fetch_optional(&self.pool)
-            .await?
-            .filter(|r| r.try_get::<String, _>("path").is_ok_and(|p| scope.contains_path(&p)))
-            .ok_or_else(|| {
+            let sql = "SELECT h.id, h.unit_id, a.county_id, a.path, a.valid_to FROM houses h \
+                 JOIN areas a ON a.id = h.unit_id WHERE h.code = $1";
+            let r = self.coded_in_scope(scope, sql, code).await?.ok_or_else(|| {
                 StoreError::missing_ref("house_code", "unknown_house", format!("there is no house {code}"))
             })?;
             house_id = Some(r.try_get::<i64, _>("id")?);
@@ -1936,6 +1924,13 @@ impl Store {
         };
         let intake = Intake { case, promise_zh: cat.promise_zh, promise_en: cat.promise_en, duplicates, follow_token };
         Ok((intake, linked))
+    }
+
+    /// The row a household or house code names, with its unit's area (`path`), when that is
+    /// inside the scope.
+    async fn coded_in_scope(&self, scope: &Scope, sql: &'static str, code: &str) -> StoreResult<Option<AnyRow>> {
+        let row = sqlx::query(sql).bind(code).fetch_optional(&self.pool).await?;
+        Ok(row.filter(|r| r.try_get::<String, _>("path").is_ok_and(|p| scope.contains_path(&p))))
     }
 
     /// The county of the caller's post, or the deployment's only county.
