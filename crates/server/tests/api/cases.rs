@@ -825,7 +825,7 @@ async fn a_point_routes_to_its_grid(app: TestApp) {
 }
 
 /// Intake builds its answer from what it wrote instead of reading the case back: on every path
-/// (filed and routed, answered at once, waiting to be filed, private, a point, a house, a
+/// (filed and routed, answered at once, waiting to be filed, private, a house with a photo, a
 /// contact, a grid chief's own intake) it equals the case as the store then reads it.
 async fn the_intake_answers_with_the_case_as_stored(app: TestApp) {
     let w = world(app).await;
