@@ -15,6 +15,10 @@ use wangge_store::{ImportOptions, SheetKind, Store, StoreError};
 
 pub const INTERVAL: Duration = Duration::from_secs(5);
 
+/// How often the planner's statistics are brought up to date, as SQLite advises for
+/// connections that live long.
+const STATISTICS_INTERVAL: Duration = Duration::from_secs(3600);
+
 fn worker_name() -> String {
     format!("{}-{}", std::process::id(), wangge_store::accounts::random_token().get(..8).unwrap_or("w"))
 }
@@ -25,10 +29,18 @@ pub fn start(store: Store, gateway: Option<crate::outbox::Gateway>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(INTERVAL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The store took its statistics when it opened.
+        let mut refreshed_at = std::time::Instant::now();
         loop {
             tick.tick().await;
             if store.pool().is_closed() {
                 break;
+            }
+            if refreshed_at.elapsed() > STATISTICS_INTERVAL {
+                refreshed_at = std::time::Instant::now();
+                if let Err(e) = store.refresh_statistics().await {
+                    tracing::warn!(error = %e, "refreshing the planner's statistics failed");
+                }
             }
             if !store.clock_is_real() {
                 continue;

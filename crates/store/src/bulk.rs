@@ -1014,6 +1014,12 @@ impl Store {
             conn.exec(sql).await?;
         }
         phases.end("indexes and keys");
+        if self.engine == Engine::Sqlite {
+            // The planner's statistics, sampled: taken on the empty tables, they would still
+            // describe them as empty.
+            conn.exec(&format!("PRAGMA analysis_limit = 400; ANALYZE; {}", crate::RELOAD_STATISTICS)).await?;
+            phases.end("statistics");
+        }
         if self.engine == Engine::Postgres {
             // Explicit ids leave the identity sequences behind; move them past the new rows.
             for table in ["areas", "houses", "households", "residents", "memberships", "resident_tags"] {

@@ -2062,24 +2062,39 @@ impl Store {
             return Err(StoreError::Forbidden { message: "your post does not read cases".into() });
         }
         let range = caller.scope().path_range();
+        let within = match f.within {
+            Some(w) => Some(self.range_within(caller.scope(), Some(w)).await?),
+            None => None,
+        };
+        // Outside the owner chain, a private case is seen only where nobody owns it yet, and
+        // only from the station up.
+        let shown = match sees_unowned_private(caller) {
+            true => "(c.is_private = 0 OR c.owner_path IS NULL)",
+            false => "c.is_private = 0",
+        };
         let mut filter = Sql::new(" FROM cases c WHERE ");
         if f.mine {
             // The caller's own cases are inside its scope and its owner chain: the scope test
             // would only keep the planner from the owner's index.
             filter.push("c.owner_post_id = ").bind(caller.post_id.unwrap_or(-1));
-        } else {
-            filter.push("((c.owner_path >= ").bind(range.0.clone()).push(" AND c.owner_path < ").bind(range.1.clone());
-            filter.push(") OR (1 = 1");
-            filter.in_range("c.area_path", &range);
-            if sees_unowned_private(caller) {
-                filter.push(" AND (c.is_private = 0 OR c.owner_path IS NULL)))");
-            } else {
-                filter.push(" AND c.is_private = 0))");
+            if let Some(r) = &within {
+                filter.in_range("c.area_path", r);
             }
-        }
-        if let Some(w) = f.within {
-            let r = self.range_within(caller.scope(), Some(w)).await?;
-            filter.in_range("c.area_path", &r);
+        } else if let Some(r) = &within {
+            // The area lies inside the scope, so its cases pass the scope's area test: one
+            // range, read through the area's index, and the owner test on its rows alone.
+            filter.push("1 = 1");
+            filter.in_range("c.area_path", r);
+            filter.push(" AND ((c.owner_path >= ").bind(range.0.clone()).push(" AND c.owner_path < ");
+            filter.bind(range.1.clone()).push(") OR ").push(shown).push(")");
+        } else {
+            // Repeated inside each arm of the OR, so that each arm reads a partial index of
+            // open cases: SQLite plans each arm on its own terms.
+            let open = if f.open { " AND c.state NOT IN ('void', 'closed')" } else { "" };
+            filter.push("((c.owner_path >= ").bind(range.0.clone()).push(" AND c.owner_path < ").bind(range.1.clone());
+            filter.push(open).push(") OR (1 = 1");
+            filter.in_range("c.area_path", &range);
+            filter.push(" AND ").push(shown).push(open).push("))");
         }
         if let Some(s) = f.state {
             filter.push(" AND c.state = ").bind(s.as_str());
@@ -2357,6 +2372,34 @@ mod tests {
         let plan: Vec<String> =
             sql.query().fetch_all(store.pool()).await.unwrap().iter().map(|r| r.get::<String, _>("detail")).collect();
         assert!(plan.iter().any(|d| d.contains("cases_open_grid_category")), "{plan:?}");
+    }
+
+    /// An owner's queue and a town's open cases read the partial indexes of open cases, each
+    /// arm of the town's OR its own, and never walk the closed cases (without statistics too).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn open_case_lists_read_the_open_indexes() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("l.db").display());
+        let store = Store::open(&url, crate::StoreOptions::default()).await.unwrap();
+        let plan = |caller: Caller, f: CaseFilter| {
+            let store = store.clone();
+            async move {
+                let filter = store.case_filter(&caller, &f).await.unwrap();
+                let mut sql = filter.clone();
+                sql.text = format!("EXPLAIN QUERY PLAN SELECT c.id{} ORDER BY c.due_at, c.id LIMIT 20", filter.text);
+                let rows = sql.query().fetch_all(store.pool()).await.unwrap();
+                rows.iter().map(|r| r.get::<String, _>("detail")).collect::<Vec<String>>()
+            }
+        };
+        let chief = Caller::for_post(1, 7, PostKind::UnitChief, Scope::subtree("/1/2/3/4/".to_string()));
+        let queue = plan(chief, CaseFilter { mine: true, open: true, ..Default::default() }).await;
+        assert!(queue.iter().any(|d| d.contains("USING INDEX cases_open_owner ")), "{queue:?}");
+        let desk = Caller::for_post(2, 8, PostKind::HotlineAgent, Scope::subtree("/1/2/".to_string()));
+        let town = plan(desk, CaseFilter { open: true, ..Default::default() }).await;
+        for index in ["cases_open_owner_path", "cases_open_area"] {
+            assert!(town.iter().any(|d| d.contains(&format!("USING INDEX {index} "))), "{index}: {town:?}");
+        }
+        assert!(!town.iter().any(|d| d.starts_with("SCAN")), "{town:?}");
     }
 
     #[test]

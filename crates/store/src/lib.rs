@@ -63,7 +63,7 @@ use std::str::FromStr;
 
 use log::LevelFilter;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::{AnyPool, AssertSqlSafe, ConnectOptions, Executor};
 
 pub use accounts::{Account, NewAccount, Session, SignInError};
 pub use activities::{Activity, NewActivity};
@@ -363,7 +363,22 @@ impl Store {
         migrate::apply(&store.pool, engine).await?;
         registry::seed_tag_kinds(&store).await?;
         store.seed_case_catalogue().await?;
+        store.refresh_statistics().await?;
         Ok(store)
+    }
+
+    /// Brings SQLite's planner statistics up to date where a table has grown or shrunk much
+    /// since they were taken: without them it may pick an index of all cases over the partial
+    /// index of open ones. Sampled, so it takes about a second even on a county of millions.
+    /// PostgreSQL's autovacuum does this on its own.
+    pub async fn refresh_statistics(&self) -> StoreResult<()> {
+        if self.engine == Engine::Sqlite {
+            let mut tx = self.write_tx().await?;
+            let sql = format!("PRAGMA analysis_limit = 400; PRAGMA optimize = 0x10002; {RELOAD_STATISTICS}");
+            sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *tx).await?;
+            tx.commit().await?;
+        }
+        Ok(())
     }
 
     pub fn engine(&self) -> Engine {
@@ -423,6 +438,10 @@ impl Store {
         self.sealer.open(sealed)
     }
 }
+
+/// Each connection reads the statistics when it loads the schema, and keeps them: a schema
+/// change (a table made and dropped) has every pooled connection load them afresh.
+pub(crate) const RELOAD_STATISTICS: &str = "CREATE TABLE statistics_reload (x); DROP TABLE statistics_reload";
 
 pub(crate) fn now_text() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()

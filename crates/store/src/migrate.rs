@@ -31,6 +31,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "case_duplicates",
         sql: include_str!("../migrations/sqlite/0013_case_duplicates.sql"),
     },
+    Migration {
+        version: 14,
+        name: "case_open_owner_path",
+        sql: include_str!("../migrations/sqlite/0014_case_open_owner_path.sql"),
+    },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -50,6 +55,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 13,
         name: "case_duplicates",
         sql: include_str!("../migrations/postgres/0013_case_duplicates.sql"),
+    },
+    Migration {
+        version: 14,
+        name: "case_open_owner_path",
+        sql: include_str!("../migrations/postgres/0014_case_open_owner_path.sql"),
     },
 ];
 
