@@ -209,7 +209,12 @@ impl Exporter {
         Ok(Some(rows))
     }
 
+    /// The scope's range and the batch after the last row, in `(path, key)` order.
     fn page(&self, sql: &mut Sql, path: &str, key: &str, numeric: bool) {
+        // The range starts at the last row's path: an index seek, where the scope's own start
+        // had every batch walk past all the rows exported before it.
+        let start = self.after.as_ref().map_or(&self.range.0, |(p, _)| p);
+        sql.in_range(path, &(start.clone(), self.range.1.clone()));
         self.conditions.push(self.kind, sql);
         if let Some((p, k)) = &self.after {
             sql.push(&format!(" AND ({path}, {key}) > (")).bind(p.clone()).push(", ");
@@ -228,7 +233,6 @@ impl Exporter {
             "SELECT a.path, a.code, a.name, a.kind, p.code AS parent, a.valid_from, a.boundary FROM areas a \
              LEFT JOIN areas p ON p.id = a.parent_id WHERE a.valid_to IS NULL",
         );
-        sql.in_range("a.path", &self.range);
         self.page(&mut sql, "a.path", "a.code", false);
         let mut out = Vec::new();
         let mut last = None;
@@ -251,7 +255,6 @@ impl Exporter {
 
     async fn by_code(&mut self, store: &Store, select: &str, alias: &str) -> StoreResult<Vec<Vec<String>>> {
         let mut sql = Sql::new(select);
-        sql.in_range(&format!("{alias}.area_path"), &self.range);
         self.page(&mut sql, &format!("{alias}.area_path"), &format!("{alias}.code"), false);
         let mut out: Vec<Vec<String>> = Vec::new();
         let mut last = None;
@@ -270,7 +273,6 @@ impl Exporter {
              FROM residents r JOIN households h ON h.id = r.household_id \
              LEFT JOIN memberships m ON m.resident_id = r.id AND m.until IS NULL WHERE 1 = 1",
         );
-        sql.in_range("r.area_path", &self.range);
         self.page(&mut sql, "r.area_path", "r.id", true);
         let rows = sql.query().fetch_all(store.pool()).await?;
         let last = match rows.last() {
@@ -339,7 +341,6 @@ impl Exporter {
              p.is_primary, p.title, p.started_on FROM posts p JOIN accounts c ON c.id = p.account_id \
              JOIN areas a ON a.id = p.area_id WHERE p.ended_on IS NULL",
         );
-        sql.in_range("p.area_path", &self.range);
         self.page(&mut sql, "p.area_path", "p.id", true);
         let rows = sql.query().fetch_all(store.pool()).await?;
         let mut out = Vec::with_capacity(rows.len());
