@@ -229,6 +229,15 @@ impl TestApp {
         found[0]["id"].as_i64().unwrap()
     }
 
+    /// The login of the account that holds a post.
+    pub async fn login_of(&self, post: i64) -> String {
+        sqlx::query_scalar("SELECT a.login FROM posts p JOIN accounts a ON a.id = p.account_id WHERE p.id = $1")
+            .bind(post)
+            .fetch_one(self.store.pool())
+            .await
+            .unwrap()
+    }
+
     /// The open primary post of a kind at an area.
     pub async fn post_at(&self, area: i64, kind: &str) -> Option<i64> {
         sqlx::query_scalar(

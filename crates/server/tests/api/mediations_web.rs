@@ -23,14 +23,6 @@ crate::on_both_engines!(
     a_visit_and_its_case_are_one_write,
 );
 
-async fn login_of(app: &TestApp, post: i64) -> String {
-    sqlx::query_scalar("SELECT a.login FROM posts p JOIN accounts a ON a.id = p.account_id WHERE p.id = $1")
-        .bind(post)
-        .fetch_one(app.store.pool())
-        .await
-        .unwrap()
-}
-
 async fn count(app: &TestApp, table: &str) -> i64 {
     sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
         .fetch_one(app.store.pool())
@@ -86,7 +78,7 @@ async fn world(app: TestApp) -> World {
     }
     let sign_in = |post: i64| {
         let app = &app;
-        async move { Web::sign_in(app, &login_of(app, post).await).await }
+        async move { Web::sign_in(app, &app.login_of(post).await).await }
     };
     let grid_chief_post = app.post_at(grid, "grid_chief").await.unwrap();
     let other_grid_chief_post = app.post_at(other_grid, "grid_chief").await.unwrap();

@@ -9,14 +9,6 @@ use crate::web::Web;
 
 crate::on_both_engines!(the_pages_draft_publish_and_withdraw_a_notice);
 
-async fn login_of(app: &TestApp, post: i64) -> String {
-    sqlx::query_scalar("SELECT a.login FROM posts p JOIN accounts a ON a.id = p.account_id WHERE p.id = $1")
-        .bind(post)
-        .fetch_one(app.store.pool())
-        .await
-        .unwrap()
-}
-
 /// The notice's state and the audit trail's length: "nothing written".
 async fn written(app: &TestApp, id: i64) -> (String, i64) {
     let state: String = sqlx::query_scalar("SELECT state FROM notices WHERE id = $1")
@@ -36,7 +28,7 @@ async fn the_pages_draft_publish_and_withdraw_a_notice(app: TestApp) {
     let other = units.iter().find(|(_, g)| *g != grid).expect("a second staffed grid").1;
     let sign_in = |area: i64, kind: &'static str| {
         let app = &app;
-        async move { Web::sign_in(app, &login_of(app, app.post_at(area, kind).await.unwrap()).await).await }
+        async move { Web::sign_in(app, &app.login_of(app.post_at(area, kind).await.unwrap()).await).await }
     };
     let grid_chief = sign_in(grid, "grid_chief").await;
     let chief = sign_in(community, "station_chief").await;

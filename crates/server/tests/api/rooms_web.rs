@@ -21,14 +21,6 @@ fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> NaiveDateTime {
     NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(h, min, 0).unwrap()
 }
 
-async fn login_of(app: &TestApp, post: i64) -> String {
-    sqlx::query_scalar("SELECT a.login FROM posts p JOIN accounts a ON a.id = p.account_id WHERE p.id = $1")
-        .bind(post)
-        .fetch_one(app.store.pool())
-        .await
-        .unwrap()
-}
-
 async fn count(app: &TestApp, sql: &str) -> i64 {
     sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(app.store.pool()).await.unwrap()
 }
@@ -93,8 +85,8 @@ async fn the_pages_walk_a_booking_and_a_meeting_to_a_follow_up(app: TestApp) {
     let units = app.staffed_units(community).await;
     let grid = units[0].1;
     let other = units.iter().find(|(_, g)| *g != grid).expect("a second staffed grid").1;
-    let grid_chief = Web::sign_in(&app, &login_of(&app, app.post_at(grid, "grid_chief").await.unwrap()).await).await;
-    let stranger = Web::sign_in(&app, &login_of(&app, app.post_at(other, "grid_chief").await.unwrap()).await).await;
+    let grid_chief = Web::sign_in(&app, &app.login_of(app.post_at(grid, "grid_chief").await.unwrap()).await).await;
+    let stranger = Web::sign_in(&app, &app.login_of(app.post_at(other, "grid_chief").await.unwrap()).await).await;
 
     // The grid's people: a household of two (a, a2), and residents of two other households.
     let people = residents_of_grid(&app, grid).await;

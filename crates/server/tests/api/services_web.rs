@@ -14,14 +14,6 @@ use crate::{DEMO_PASSWORD, TestApp};
 
 crate::on_both_engines!(the_staff_pages_walk_wishes_and_the_ledger);
 
-async fn login_of(app: &TestApp, post: i64) -> String {
-    sqlx::query_scalar("SELECT a.login FROM posts p JOIN accounts a ON a.id = p.account_id WHERE p.id = $1")
-        .bind(post)
-        .fetch_one(app.store.pool())
-        .await
-        .unwrap()
-}
-
 async fn count(app: &TestApp, sql: &str) -> i64 {
     sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(app.store.pool()).await.unwrap()
 }
@@ -92,7 +84,7 @@ async fn the_staff_pages_walk_wishes_and_the_ledger(app: TestApp) {
     let other = units.iter().find(|(_, g)| *g != grid).expect("a second staffed grid").1;
     let sign_in = |area: i64, kind: &'static str| {
         let app = &app;
-        async move { Web::sign_in(app, &login_of(app, app.post_at(area, kind).await.unwrap()).await).await }
+        async move { Web::sign_in(app, &app.login_of(app.post_at(area, kind).await.unwrap()).await).await }
     };
     let grid_chief = sign_in(grid, "grid_chief").await;
     let chief = sign_in(community, "station_chief").await;

@@ -320,14 +320,6 @@ async fn the_demo_county_has_star_households(app: TestApp) {
 crate::on_both_engines!(the_pages_walk_a_rating);
 
 /// The sign-in name of the holder of a post.
-async fn login_of(app: &TestApp, post: i64) -> String {
-    sqlx::query_scalar("SELECT a.login FROM posts p JOIN accounts a ON a.id = p.account_id WHERE p.id = $1")
-        .bind(post)
-        .fetch_one(app.store.pool())
-        .await
-        .unwrap()
-}
-
 async fn the_pages_walk_a_rating(app: TestApp) {
     use crate::web::Web;
     let app = app.with_demo().await;
@@ -335,8 +327,8 @@ async fn the_pages_walk_a_rating(app: TestApp) {
     let units = app.staffed_units(community).await;
     let (unit, grid) = units[0];
     let household = first_id(&app, &format!("/api/v1/households?area_id={unit}")).await;
-    let grid_chief = Web::sign_in(&app, &login_of(&app, app.post_at(grid, "grid_chief").await.unwrap()).await).await;
-    let chief = Web::sign_in(&app, &login_of(&app, app.post_at(community, "station_chief").await.unwrap()).await).await;
+    let grid_chief = Web::sign_in(&app, &app.login_of(app.post_at(grid, "grid_chief").await.unwrap()).await).await;
+    let chief = Web::sign_in(&app, &app.login_of(app.post_at(community, "station_chief").await.unwrap()).await).await;
     let page = format!("/households/{household}/stars");
 
     let (s, body) = grid_chief.get(&page).await;
@@ -370,7 +362,7 @@ async fn the_pages_walk_a_rating(app: TestApp) {
     assert!(body.contains("id=\"welfare-flag\"") && body.contains("5 星"), "{body}");
     // Another grid's chief sees nothing of it.
     let other = units.iter().find(|(_, g)| *g != grid).expect("a second staffed grid").1;
-    let stranger = Web::sign_in(&app, &login_of(&app, app.post_at(other, "grid_chief").await.unwrap()).await).await;
+    let stranger = Web::sign_in(&app, &app.login_of(app.post_at(other, "grid_chief").await.unwrap()).await).await;
     let (s, _) = stranger.get(&page).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _) = stranger.post(&step("revoke"), &[("reason", "x")], true).await;
