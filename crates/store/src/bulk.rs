@@ -1010,6 +1010,12 @@ impl Store {
         )
         .await?;
         phases.end("area_stats");
+        if batches.is_some() && self.engine == Engine::Sqlite {
+            // Each of SQLite's sorting threads holds a buffer of up to the cache's size; with
+            // two, an index of millions of keys held three at once (768 MiB at 8M residents).
+            // One sorter on this thread keeps a batched load's memory bounded.
+            conn.exec("PRAGMA threads = 0").await?;
+        }
         for (_, sql) in &dropped {
             conn.exec(sql).await?;
         }
