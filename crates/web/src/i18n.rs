@@ -28,6 +28,7 @@ const FILES: &[(&str, &str, &str)] = &[
     ("services", include_str!("../locales/zh-CN/services.ftl"), include_str!("../locales/en/services.ftl")),
     ("meetings", include_str!("../locales/zh-CN/meetings.ftl"), include_str!("../locales/en/meetings.ftl")),
     ("mediation", include_str!("../locales/zh-CN/mediation.ftl"), include_str!("../locales/en/mediation.ftl")),
+    ("open311", include_str!("../locales/zh-CN/open311.ftl"), include_str!("../locales/en/open311.ftl")),
     (
         "staff_services",
         include_str!("../locales/zh-CN/staff_services.ftl"),

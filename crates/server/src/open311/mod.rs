@@ -19,6 +19,7 @@ use wangge_store::{
     Caller, Category, Channel, Jurisdiction, NewCase, NewLocation, NewPhoto, NewReporter, OPEN311_CAP,
     OPEN311_WINDOW_DAYS, OpenRequest, QuestionKind, RequestSearch, Store,
 };
+use wangge_web::i18n::Lang;
 
 use crate::AppState;
 use format::{Errors, Fmt, Params};
@@ -66,6 +67,15 @@ impl Ask {
 
     fn pick<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
         if self.english { en } else { zh }
+    }
+
+    fn lang(&self) -> Lang {
+        if self.english { Lang::En } else { Lang::Zh }
+    }
+
+    /// A text of the locale files, in the asker's language.
+    fn t(&self, id: &str) -> String {
+        self.lang().t(id)
     }
 }
 
@@ -202,14 +212,8 @@ async fn discovery(store: &Store, ask: &Ask) -> Result<(&'static str, Node), Err
         "discovery",
         Node::obj(vec![
             ("changeset", Node::text(changeset)),
-            ("contact", Node::text(ask.pick("请拨打县12345热线或联系所在网格", "Call the county's 12345 hotline or your grid's chief"))),
-            (
-                "key_service",
-                Node::text(ask.pick(
-                    "API key 由县管理员为对接岗位签发（/api/v1/tokens）",
-                    "An API key is an API token that a county administrator issues to the integration's post (/api/v1/tokens)",
-                )),
-            ),
+            ("contact", Node::text(ask.t("open311-contact"))),
+            ("key_service", Node::text(ask.t("open311-key-service"))),
             ("endpoints", Node::List("endpoint", vec![endpoint])),
         ]),
     ))
@@ -292,7 +296,7 @@ fn datatype(k: QuestionKind) -> &'static str {
 fn values_of(q: &wangge_store::Question, ask: &Ask) -> Vec<(String, String)> {
     match q.kind {
         QuestionKind::Boolean => {
-            vec![("true".into(), ask.pick("是", "Yes").into()), ("false".into(), ask.pick("否", "No").into())]
+            vec![("true".into(), ask.t("open311-yes")), ("false".into(), ask.t("open311-no"))]
         }
         QuestionKind::Choice | QuestionKind::MultiChoice => q.choices.iter().map(|c| (c.clone(), c.clone())).collect(),
         _ => Vec::new(),
@@ -326,16 +330,13 @@ async fn service_definition(
             .enumerate()
             .map(|(i, q)| {
                 let help = match q.kind {
-                    QuestionKind::Text => ask.pick("一行文字", "One line of text"),
-                    QuestionKind::LongText => ask.pick("多行文字", "Text, several lines allowed"),
-                    QuestionKind::Number => ask.pick("数字", "A number"),
-                    QuestionKind::Datetime => ask.pick(
-                        "日期时间，须带时区，如 2026-03-02T09:00:00+08:00",
-                        "A datetime with its zone, like 2026-03-02T09:00:00+08:00",
-                    ),
-                    QuestionKind::Boolean => ask.pick("是或否", "Yes or no"),
-                    QuestionKind::Choice => ask.pick("选一项", "Pick one"),
-                    QuestionKind::MultiChoice => ask.pick("可选多项", "Pick any number"),
+                    QuestionKind::Text => ask.t("open311-answer-text"),
+                    QuestionKind::LongText => ask.t("open311-answer-long-text"),
+                    QuestionKind::Number => ask.t("open311-answer-number"),
+                    QuestionKind::Datetime => ask.t("open311-answer-datetime"),
+                    QuestionKind::Boolean => ask.t("open311-answer-boolean"),
+                    QuestionKind::Choice => ask.t("open311-answer-choice"),
+                    QuestionKind::MultiChoice => ask.t("open311-answer-multi-choice"),
                 };
                 let values = values_of(q, &ask)
                     .into_iter()
@@ -481,27 +482,10 @@ fn photo_url(ask: &Ask, number: &str, photo: i64) -> String {
     format!("{}/media/{number}/{photo}", ask.base)
 }
 
-fn describe(kind: &str) -> &'static str {
-    match kind {
-        "intake" => "Received",
-        "accept" => "Filed",
-        "dispatch" => "Dispatched to the people in charge",
-        "transfer" => "Transferred to another owner",
-        "escalate" => "Escalated to the level above",
-        "return" => "Returned for routing again",
-        "sign" => "Taken by its owner",
-        "respond" => "The owner contacted the reporter",
-        "whistle_report" => "Departments reported from the scene",
-        "resolve" => "Handled",
-        "verify" => "Checked on site",
-        "reject" => "Sent back for more work",
-        "reopen" => "Reopened",
-        "close" => "Closed",
-        "void" => "Not taken up",
-        "merge" => "Merged into another request",
-        "callback" => "Rated by the reporter",
-        _ => "Updated",
-    }
+/// What a move of the case log says to the public, in the asker's language.
+fn describe(ask: &Ask, kind: &str) -> String {
+    let id = format!("open311-event-{kind}");
+    ask.t(if ask.lang().has(&id) { &id } else { "open311-event-other" })
 }
 
 fn rating_score(r: &wangge_core::case::Rating) -> i64 {
@@ -571,7 +555,7 @@ fn request_node(r: &OpenRequest, ask: &Ask, extensions: bool) -> Node {
                     ("datetime", dt(Some(n.at))),
                     ("type", Node::text(n.kind.clone())),
                     ("status", Node::text(n.status)),
-                    ("summary", Node::text(describe(&n.kind))),
+                    ("summary", Node::text(describe(ask, &n.kind))),
                     ("description", Node::opt_text(n.text.clone())),
                 ])
             })
@@ -814,7 +798,7 @@ async fn updates(store: &Store, ask: &Ask) -> Result<(&'static str, Node), Error
                 ("service_request_id", Node::text(u.number.clone())),
                 ("status", Node::text(u.note.status)),
                 ("updated_datetime", Node::text(format::write_datetime(u.note.at))),
-                ("description", Node::text(u.note.text.clone().unwrap_or_else(|| describe(&u.note.kind).into()))),
+                ("description", Node::text(u.note.text.clone().unwrap_or_else(|| describe(ask, &u.note.kind)))),
                 ("media_url", Node::opt_text(media.first().cloned())),
                 ("external_status_code", Node::text(u.note.kind.clone())),
             ])

@@ -403,6 +403,19 @@ async fn discovery_and_services_follow_the_spec(app: TestApp) {
     assert_eq!(s, StatusCode::OK);
     assert!(d["endpoints"][0]["url"].as_str().unwrap().ends_with("/open311/v2"), "{d}");
     assert_eq!(d["endpoints"][0]["formats"], json!(["text/xml", "application/json"]));
+    // The discovery's texts come from the locale files, in the asker's language.
+    assert_eq!(d["contact"], "请拨打县12345热线或联系所在网格", "{d}");
+    let en = app
+        .client
+        .get(format!("{}/open311/v2/discovery.json", app.base))
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(en["contact"], "Call the county's 12345 hotline or your grid's chief", "{en}");
 
     let (s, services) = both(app, "/open311/v2/services", "", "services", "services").await;
     assert_eq!(s, StatusCode::OK);
@@ -564,6 +577,7 @@ async fn requests_are_posted_and_read_back(app: TestApp) {
     assert_eq!(ea["detailed_status"], "received");
     assert_eq!(ea["media_urls"], json!(["https://example.com/a.jpg", "https://example.com/b.jpg"]));
     assert_eq!(ext[0]["notes"][0]["type"], "intake");
+    assert_eq!(ext[0]["notes"][0]["summary"], "已受理", "the summary speaks the asker's language");
     let answers: String = sqlx::query_scalar("SELECT answers FROM cases WHERE number = $1")
         .bind(&first)
         .fetch_one(app.store.pool())
