@@ -3,7 +3,7 @@
 //! large multi-row inserts on SQLite, `COPY` on PostgreSQL. The counters are computed from the
 //! batch itself, which is always a whole new county.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -15,8 +15,8 @@ use serde::Serialize;
 use sqlx::postgres::PgConnection;
 use sqlx::sqlite::{SqliteArguments, SqliteConnectOptions, SqliteConnection};
 use sqlx::{Arguments, AssertSqlSafe, ConnectOptions, Connection, Row};
-use wangge_core::Level;
 use wangge_core::area::{child_path, root_path};
+use wangge_core::{Level, ResidenceStatus};
 use wangge_demo::{Plan, ResidentSeed};
 
 use crate::{Engine, Store, StoreError, StoreResult, now_text, stats};
@@ -521,7 +521,7 @@ impl SpoolReader {
             let birth_date = NaiveDate::from_num_days_from_ce_opt(i32::from_le_bytes(self.bytes()?))
                 .ok_or_else(|| bad_spool("date"))?;
             let sex = wangge_core::Sex::parse(&self.string()?).ok_or_else(|| bad_spool("sex"))?;
-            let status = wangge_core::ResidenceStatus::parse(&self.string()?).ok_or_else(|| bad_spool("status"))?;
+            let status = ResidenceStatus::parse(&self.string()?).ok_or_else(|| bad_spool("status"))?;
             let relation = self.string()?;
             let relation =
                 crate::RELATIONS.iter().copied().find(|r| *r == relation).ok_or_else(|| bad_spool("relation"))?;
@@ -959,7 +959,7 @@ impl Store {
             as_of: as_of.clone(),
         };
         let residents_last = empty || self.engine == Engine::Sqlite;
-        let mut per_unit: BTreeMap<usize, BTreeMap<String, i64>> = BTreeMap::new();
+        let mut per_unit = Counters::new();
         let (mut loaded, mut tag_count) = (0, 0);
         if let Some(sealing) = sealing.take() {
             let sealed = async { sealing.await.map_err(|e| StoreError::Config(format!("sealing failed: {e}"))) };
@@ -993,8 +993,8 @@ impl Store {
 
         progress("area_stats", 0);
         let counts = plan_stats(plan, &layout, per_unit);
-        let rows: Vec<(i64, &String, i64)> =
-            counts.iter().flat_map(|(a, ms)| ms.iter().map(move |(m, v)| (area0 + *a as i64, m, *v))).collect();
+        let rows: Vec<(i64, &str, i64)> =
+            counts.iter().flat_map(|(a, ms)| ms.iter().map(move |(m, v)| (area0 + *a as i64, *m, *v))).collect();
         conn.write_rows(
             "area_stats",
             &["area_id", "metric", "value"],
@@ -1052,28 +1052,37 @@ impl Store {
     }
 }
 
-/// Adds residents' counters to their units', `unit -> metric -> value`.
-fn count_residents(layout: &Layout, residents: &[ResidentSeed], per_unit: &mut BTreeMap<usize, BTreeMap<String, i64>>) {
+/// Counters by area index, `area -> metric -> value`. The metric names are made once each
+/// (`status:…`, `tag:…`): a county of millions has hundreds of thousands of counters, and a
+/// name of their own for each held more memory than the counts.
+type Counters = BTreeMap<usize, BTreeMap<&'static str, i64>>;
+
+fn metric(prefix: &str, name: &str) -> &'static str {
+    crate::import::intern(&format!("{prefix}{name}"))
+}
+
+/// Adds residents' counters to their units'.
+fn count_residents(layout: &Layout, residents: &[ResidentSeed], per_unit: &mut Counters) {
+    let statuses = ResidenceStatus::ALL.map(|s| (s, metric("status:", s.as_str())));
+    let mut tags: HashMap<&'static str, &'static str> = HashMap::new();
     for r in residents {
         let unit = layout.unit_of_household(r.household);
         let m = per_unit.entry(unit).or_default();
-        *m.entry(stats::RESIDENTS.to_string()).or_insert(0) += 1;
-        *m.entry(format!("status:{}", r.status.as_str())).or_insert(0) += 1;
+        *m.entry(stats::RESIDENTS).or_insert(0) += 1;
+        if let Some((_, status)) = statuses.iter().find(|(s, _)| *s == r.status) {
+            *m.entry(status).or_insert(0) += 1;
+        }
         for t in &r.tags {
-            *m.entry(format!("tag:{t}")).or_insert(0) += 1;
+            *m.entry(tags.entry(t).or_insert_with(|| metric("tag:", t))).or_insert(0) += 1;
         }
     }
 }
 
-/// The counters of every area of a plan, `area index -> metric -> value`, by the same rules
-/// as [`stats`] counts stored rows; the residents' come counted by unit.
-fn plan_stats(
-    plan: &Plan,
-    layout: &Layout,
-    mut per_unit: BTreeMap<usize, BTreeMap<String, i64>>,
-) -> BTreeMap<usize, BTreeMap<String, i64>> {
-    let mut bump = |unit: usize, metric: &str| {
-        *per_unit.entry(unit).or_default().entry(metric.to_string()).or_insert(0) += 1;
+/// The counters of every area of a plan, by the same rules as [`stats`] counts stored rows;
+/// the residents' come counted by unit.
+fn plan_stats(plan: &Plan, layout: &Layout, mut per_unit: Counters) -> Counters {
+    let mut bump = |unit: usize, metric: &'static str| {
+        *per_unit.entry(unit).or_default().entry(metric).or_insert(0) += 1;
     };
     let mut occupied = vec![false; layout.house_unit.len()];
     for &house in &layout.household_house {
@@ -1086,13 +1095,13 @@ fn plan_stats(
             bump(*unit as usize, stats::HOUSES_EMPTY);
         }
     }
-    let mut out: BTreeMap<usize, BTreeMap<String, i64>> = BTreeMap::new();
+    let mut out = Counters::new();
     for (unit, metrics) in per_unit {
         let mut area = Some(unit);
         while let Some(a) = area {
             let entry = out.entry(a).or_default();
             for (m, v) in &metrics {
-                *entry.entry(m.clone()).or_insert(0) += v;
+                *entry.entry(*m).or_insert(0) += v;
             }
             area = plan.areas[a].parent;
         }
