@@ -652,7 +652,7 @@ struct Plan {
 
 const CHUNK: usize = 500;
 
-/// Tags are few and long-lived: the bulk loader takes them as `&'static str`.
+/// Tags and counter names are few and long-lived: the bulk loader takes them as `&'static str`.
 pub(crate) fn intern(tag: &str) -> &'static str {
     static SET: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
     let mut set = SET.get_or_init(Default::default).lock().expect("the tag set is never poisoned");

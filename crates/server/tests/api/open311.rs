@@ -396,6 +396,13 @@ impl World {
 
 // ----- the scenarios -----
 
+/// A JSON document of the API as a client asking for `accept_language` reads it.
+async fn in_language(app: &TestApp, path: &str, accept_language: &str) -> Value {
+    let response =
+        app.client.get(format!("{}{path}", app.base)).header("accept-language", accept_language).send().await.unwrap();
+    response.json::<Value>().await.unwrap()
+}
+
 async fn discovery_and_services_follow_the_spec(app: TestApp) {
     let w = world(app).await;
     let app = &w.app;
@@ -405,16 +412,7 @@ async fn discovery_and_services_follow_the_spec(app: TestApp) {
     assert_eq!(d["endpoints"][0]["formats"], json!(["text/xml", "application/json"]));
     // The discovery's texts come from the locale files, in the asker's language.
     assert_eq!(d["contact"], "请拨打县12345热线或联系所在网格", "{d}");
-    let en = app
-        .client
-        .get(format!("{}/open311/v2/discovery.json", app.base))
-        .header("accept-language", "en")
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
+    let en = in_language(app, "/open311/v2/discovery.json", "en").await;
     assert_eq!(en["contact"], "Call the county's 12345 hotline or your grid's chief", "{en}");
 
     let (s, services) = both(app, "/open311/v2/services", "", "services", "services").await;
@@ -426,16 +424,7 @@ async fn discovery_and_services_follow_the_spec(app: TestApp) {
     assert_eq!(find("illegal_structure")["type"], "realtime");
     assert!(find("neighbour_dispute")["keywords"].as_str().unwrap().split(',').any(|k| k == "private"));
     // The language follows Accept-Language.
-    let en = app
-        .client
-        .get(format!("{}/open311/v2/services.json", app.base))
-        .header("accept-language", "en-GB,en;q=0.8")
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
+    let en = in_language(app, "/open311/v2/services.json", "en-GB,en;q=0.8").await;
     assert!(en.as_array().unwrap().iter().any(|x| x["service_name"] == "Exposed rubbish"), "{en}");
 
     // Every datatype of the spec, from the catalogue's questions.
