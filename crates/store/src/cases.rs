@@ -636,7 +636,8 @@ fn duplicates_sql(id: i64, like: Likeness) -> Sql {
         Some(g) => sql.push(" AND grid_id = ").bind(g),
         None => sql.push(" AND area_path = ").bind(like.area_path),
     };
-    sql.push(" ORDER BY id DESC LIMIT 50");
+    // The agent reads them while the caller waits: the ten latest are what they can check.
+    sql.push(" ORDER BY id DESC LIMIT 10");
     sql
 }
 

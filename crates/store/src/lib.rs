@@ -263,6 +263,16 @@ impl Default for StoreOptions {
     }
 }
 
+/// What every SQLite connection is set to. WAL lets readers run beside the writer; `FULL`
+/// syncs the log at every commit, so that a commit is durable once it returns (the group
+/// writer commits with `NORMAL` and syncs the log itself).
+pub(crate) fn sqlite_settings(synchronous: &str) -> String {
+    format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON; \
+         PRAGMA busy_timeout = 10000; PRAGMA cache_size = -65536;"
+    )
+}
+
 /// The storage of one deployment.
 #[derive(Clone)]
 pub struct Store {
@@ -325,15 +335,9 @@ impl Store {
             // A connection in this process does not go stale, and a ping is a round trip to
             // its worker thread before every read.
             pool_options = pool_options.test_before_acquire(false);
-            // WAL lets readers run beside the writer; FULL sync keeps every commit durable.
             pool_options = pool_options.after_connect(|conn, _| {
                 Box::pin(async move {
-                    conn.execute(
-                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                         PRAGMA cache_size = -65536;",
-                    )
-                    .await?;
+                    conn.execute(sqlx::AssertSqlSafe(sqlite_settings("FULL"))).await?;
                     Ok(())
                 })
             });
@@ -343,7 +347,7 @@ impl Store {
             .log_statements(LevelFilter::Off)
             .log_slow_statements(LevelFilter::Off, Duration::from_secs(60));
         let pool = pool_options
-            .connect_with(connect_options)
+            .connect_with(connect_options.clone())
             .await
             .map_err(|e| StoreError::Config(format!("cannot open the database: {e}")))?;
         let hasher = Hmac::<Sha256>::new_from_slice(&options.hash_key)
@@ -358,7 +362,7 @@ impl Store {
             widths: options.code_widths,
             cases: CaseRuntime::default(),
             write_gate: Default::default(),
-            writer: Default::default(),
+            writer: writer::GroupWriter::new(connect_options),
         };
         migrate::apply(&store.pool, engine).await?;
         registry::seed_tag_kinds(&store).await?;
@@ -411,6 +415,7 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        self.writer.stop();
         self.pool.close().await;
     }
 

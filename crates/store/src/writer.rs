@@ -1,18 +1,24 @@
 //! Group commit on SQLite. SQLite has one writer at a time and, with `synchronous = FULL`,
 //! syncs the log at every commit; when every intake commits alone, the syncs bound the rate.
 //! Here one task owns the writing: it takes the next body, then every body already waiting,
-//! runs each inside a savepoint of one transaction, commits once, and only then answers them
-//! all. A body that fails is rolled back to its savepoint and answered at once; the others
-//! stay in the batch. On PostgreSQL each body runs in its own transaction, since its
-//! connections write side by side and the server groups syncs itself.
+//! runs each inside a savepoint of one transaction, commits, and hands the batch to a syncing
+//! thread, which syncs the log once for every batch committed since its last sync and only
+//! then answers them. The writer commits with `synchronous = NORMAL` (no sync of its own) and
+//! starts the next batch while the log syncs, so that a small batch does not wait out a whole
+//! sync: the requests answered come back while the writer works. A body that fails is rolled
+//! back to its savepoint and answered at once; the others stay in the batch. On PostgreSQL
+//! each body runs in its own transaction, since its connections write side by side and the
+//! server groups syncs itself.
 
 use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use sqlx::{AnyConnection, AnyPool};
+use sqlx::any::AnyConnectOptions;
+use sqlx::{AnyConnection, Connection, Executor};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::sql::{Deferred, Sql};
@@ -28,14 +34,17 @@ type Answer = Box<dyn FnOnce(Result<(), String>) + Send>;
 /// or `Err` when it failed (and was answered with its error).
 type Job = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> ConnFuture<'c, Result<(Answer, Option<Sql>), ()>> + Send>;
 
-/// More than this many bodies in one transaction only delay the first answers.
-const MAX_BATCH: usize = 256;
+/// A batch is committed after this many bodies, so that its answers go out while the next
+/// batch is written; the syncs of the log still cover several batches each.
+const MAX_BATCH: usize = 32;
 
 /// The handle of the writing task, started on first use in the runtime that uses it.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub(crate) struct GroupWriter {
     sender: Arc<Mutex<Option<mpsc::UnboundedSender<Job>>>>,
     counts: Arc<Counts>,
+    /// The writer's own connection is opened with these.
+    options: AnyConnectOptions,
 }
 
 /// Commits made and bodies kept, and where the writer's time went, for the benchmark's report.
@@ -47,6 +56,8 @@ struct Counts {
     body_ns: AtomicU64,
     end_ns: AtomicU64,
     commit_ns: AtomicU64,
+    syncs: AtomicU64,
+    sync_ns: AtomicU64,
 }
 
 /// What the writer did since the store opened (SQLite only).
@@ -60,11 +71,19 @@ pub struct WriterStats {
     pub body_ms: f64,
     /// Sending each body's kept writes and savepoint ends.
     pub end_ms: f64,
-    /// `COMMIT`, with its sync.
+    /// `COMMIT`, without a sync.
     pub commit_ms: f64,
+    /// Syncs of the log, each for one batch or more.
+    pub syncs: u64,
+    /// The syncs' time, spent beside the writer.
+    pub sync_ms: f64,
 }
 
 impl GroupWriter {
+    pub(crate) fn new(options: AnyConnectOptions) -> GroupWriter {
+        GroupWriter { sender: Arc::default(), counts: Arc::default(), options }
+    }
+
     fn submit(&self, store: &Store, job: Job) {
         let mut slot = self.sender.lock().unwrap_or_else(|p| p.into_inner());
         let job = match slot.as_ref() {
@@ -76,12 +95,12 @@ impl GroupWriter {
             None => job,
         };
         let (tx, rx) = mpsc::unbounded_channel();
-        let (pool, gate, counts) = (store.pool.clone(), store.write_gate.clone(), self.counts.clone());
+        let (options, gate, counts) = (self.options.clone(), store.write_gate.clone(), self.counts.clone());
         // A thread of its own: every statement of a batch waits for its answer, and on the
         // shared runtime each wake-up queued behind the HTTP work of every waiting request.
         let started = std::thread::Builder::new().name("wangge-writer".into()).spawn(move || {
             match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                Ok(rt) => rt.block_on(run(pool, gate, counts, rx)),
+                Ok(rt) => rt.block_on(run(options, gate, counts, rx)),
                 // Dropping the receiver answers every waiting body that the writer stopped.
                 Err(e) => tracing::error!(error = %e, "group commit: the writer's runtime did not start"),
             }
@@ -92,6 +111,11 @@ impl GroupWriter {
         }
         tx.send(job).unwrap_or_else(|_| unreachable!("the receiver is held by the thread just started"));
         *slot = Some(tx);
+    }
+
+    /// Lets the writer finish the bodies sent and close its connection.
+    pub(crate) fn stop(&self) {
+        self.sender.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 }
 
@@ -108,6 +132,8 @@ impl Store {
             body_ms: ms(&c.body_ns),
             end_ms: ms(&c.end_ns),
             commit_ms: ms(&c.commit_ns),
+            syncs: c.syncs.load(Ordering::Relaxed),
+            sync_ms: ms(&c.sync_ns),
         }
     }
 
@@ -155,19 +181,50 @@ fn commit_error(message: String) -> StoreError {
     StoreError::Db(sqlx::Error::Protocol(message))
 }
 
+/// The writer's own connection, which commits without syncing, and the path of its log.
+async fn open(options: &AnyConnectOptions) -> Result<(AnyConnection, PathBuf), sqlx::Error> {
+    let mut conn = AnyConnection::connect_with(options).await?;
+    conn.execute(sqlx::AssertSqlSafe(crate::sqlite_settings("NORMAL"))).await?;
+    let file: String =
+        sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'").fetch_one(&mut conn).await?;
+    if file.is_empty() {
+        return Err(sqlx::Error::Configuration("group commit needs a database in a file".into()));
+    }
+    Ok((conn, PathBuf::from(format!("{file}-wal"))))
+}
+
 async fn run(
-    pool: AnyPool,
+    options: AnyConnectOptions,
     gate: Arc<tokio::sync::Mutex<()>>,
     counts: Arc<Counts>,
     mut jobs: mpsc::UnboundedReceiver<Job>,
 ) {
     let add = |a: &AtomicU64, since: Instant| a.fetch_add(since.elapsed().as_nanos() as u64, Ordering::Relaxed);
+    let (mut conn, log) = match open(&options).await {
+        Ok(opened) => opened,
+        Err(e) => {
+            // Dropping the receiver answers every waiting body; the next one starts a writer.
+            tracing::error!(error = %e, "group commit: the writer's connection did not open");
+            return;
+        }
+    };
+    let (to_sync, batches) = std::sync::mpsc::channel::<Vec<Answer>>();
+    let sync_counts = counts.clone();
+    let syncer =
+        std::thread::Builder::new().name("wangge-sync".into()).spawn(move || sync(&log, &batches, &sync_counts));
+    let syncer = match syncer {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "group commit: the syncing thread did not start");
+            return;
+        }
+    };
     while let Some(first) = jobs.recv().await {
         let t = Instant::now();
         // Other writers (`write_tx`) take turns with whole batches.
         let _gate = gate.lock().await;
         // A transaction of sqlx's, so that a batch cut short (even by a panic) is rolled back.
-        let mut tx = match pool.begin_with("BEGIN IMMEDIATE").await {
+        let mut tx = match conn.begin_with("BEGIN IMMEDIATE").await {
             Ok(tx) => tx,
             Err(e) => {
                 refuse(first, &e);
@@ -192,7 +249,7 @@ async fn run(
             let t = Instant::now();
             ended = Some(match job(&mut tx).await {
                 Ok((answer, later)) => {
-                    // Answered after the commit below, with the commit's outcome.
+                    // Answered once the commit below is synced, with its outcome.
                     answers.push(answer);
                     Ok(later)
                 }
@@ -216,12 +273,52 @@ async fn run(
             Some(why) => Err(why),
         };
         add(&counts.commit_ns, t);
-        if outcome.is_ok() {
-            counts.commits.fetch_add(1, Ordering::Relaxed);
-            counts.bodies.fetch_add(answers.len() as u64, Ordering::Relaxed);
+        match outcome {
+            Ok(()) => {
+                counts.commits.fetch_add(1, Ordering::Relaxed);
+                counts.bodies.fetch_add(answers.len() as u64, Ordering::Relaxed);
+                if let Err(std::sync::mpsc::SendError(answers)) = to_sync.send(answers) {
+                    for answer in answers {
+                        answer(Err("the log could not be synced: the syncing thread stopped".into()));
+                    }
+                }
+            }
+            Err(why) => {
+                for answer in answers {
+                    answer(Err(why.clone()));
+                }
+            }
         }
-        for answer in answers {
-            answer(outcome.clone());
+    }
+    drop(to_sync);
+    if syncer.join().is_err() {
+        tracing::error!("group commit: the syncing thread panicked");
+    }
+    if let Err(e) = conn.close().await {
+        tracing::warn!(error = %e, "group commit: the writer's connection did not close cleanly");
+    }
+}
+
+/// Syncs the log once for every batch committed since the last sync, then answers them: a
+/// batch's bodies are durable only once the log's frames of its commit are on disk.
+fn sync(log: &Path, batches: &std::sync::mpsc::Receiver<Vec<Answer>>, counts: &Counts) {
+    while let Ok(first) = batches.recv() {
+        let mut waiting = vec![first];
+        waiting.extend(batches.try_iter());
+        let t = Instant::now();
+        // Opened each time: SQLite may have made the log anew since the last sync.
+        let synced = std::fs::OpenOptions::new()
+            .write(true)
+            .open(log)
+            .and_then(|f| f.sync_data())
+            .map_err(|e| format!("the log could not be synced: {e}"));
+        counts.sync_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        counts.syncs.fetch_add(1, Ordering::Relaxed);
+        if let Err(e) = &synced {
+            tracing::error!(error = %e, "group commit");
+        }
+        for answer in waiting.into_iter().flatten() {
+            answer(synced.clone());
         }
     }
 }
@@ -335,6 +432,31 @@ mod tests {
         let (commits, bodies) = (w.commits, w.bodies);
         assert_eq!(bodies, expected.len() as u64);
         assert!(commits < bodies, "{commits} commits for {bodies} bodies: nothing was grouped");
+    }
+
+    /// The writer's connection commits without a sync of its own (the pool's keep `FULL`), and
+    /// a body is answered only once the log has been synced after its commit.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_writer_leaves_the_sync_to_the_syncing_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("w.db").display());
+        let store = Store::open(&url, StoreOptions::default()).await.unwrap();
+        let level = store
+            .write_grouped(|conn| {
+                Box::pin(async move {
+                    note(conn, 1).await?;
+                    let level: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(&mut *conn).await?;
+                    Ok((level, Deferred::default()))
+                })
+            })
+            .await
+            .unwrap();
+        assert_eq!(level, 1, "the writer commits with synchronous = NORMAL");
+        let pooled: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(store.pool()).await.unwrap();
+        assert_eq!(pooled, 2, "every other connection commits with synchronous = FULL");
+        let w = store.group_commits();
+        assert_eq!((w.commits, w.syncs), (1, 1), "the answer came after the log's sync");
+        store.close().await;
     }
 
     /// The writes a body leaves for later go with the next savepoint; when they fail, that body
