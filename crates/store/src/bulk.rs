@@ -3,7 +3,7 @@
 //! large multi-row inserts on SQLite, `COPY` on PostgreSQL. The counters are computed from the
 //! batch itself, which is always a whole new county.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -959,7 +959,7 @@ impl Store {
             as_of: as_of.clone(),
         };
         let residents_last = empty || self.engine == Engine::Sqlite;
-        let mut per_unit = Counters::new();
+        let mut per_unit = Counters::default();
         let (mut loaded, mut tag_count) = (0, 0);
         if let Some(sealing) = sealing.take() {
             let sealed = async { sealing.await.map_err(|e| StoreError::Config(format!("sealing failed: {e}"))) };
@@ -992,9 +992,7 @@ impl Store {
         }
 
         progress("area_stats", 0);
-        let counts = plan_stats(plan, &layout, per_unit);
-        let rows: Vec<(i64, &str, i64)> =
-            counts.iter().flat_map(|(a, ms)| ms.iter().map(move |(m, v)| (area0 + *a as i64, *m, *v))).collect();
+        let (names, rows) = plan_stats(plan, &layout, per_unit).into_rows();
         conn.write_rows(
             "area_stats",
             &["area_id", "metric", "value"],
@@ -1002,13 +1000,15 @@ impl Store {
             rows.len(),
             |i, out| {
                 let (a, m, v) = rows[i];
-                out.int(a);
-                out.text(m);
+                out.int(area0 + i64::from(a));
+                out.text(names[m as usize]);
                 out.int(v);
             },
             progress,
         )
         .await?;
+        // Not held through the index builds, where the load's memory peaks.
+        drop(rows);
         phases.end("area_stats");
         if batches.is_some() && self.engine == Engine::Sqlite {
             // Each of SQLite's sorting threads holds a buffer of up to the cache's size; with
@@ -1052,10 +1052,42 @@ impl Store {
     }
 }
 
-/// Counters by area index, `area -> metric -> value`. The metric names are made once each
-/// (`status:…`, `tag:…`): a county of millions has hundreds of thousands of counters, and a
-/// name of their own for each held more memory than the counts.
-type Counters = BTreeMap<usize, BTreeMap<&'static str, i64>>;
+/// Counters by area index and metric. A county of millions has a million counters or more, so
+/// each is 16 bytes in one table, its metric a number standing for a name made once
+/// (`status:…`, `tag:…`).
+#[derive(Default)]
+struct Counters {
+    names: Vec<&'static str>,
+    ids: HashMap<&'static str, u32>,
+    values: HashMap<(u32, u32), i64>,
+}
+
+impl Counters {
+    fn id(&mut self, metric: &'static str) -> u32 {
+        let names = &mut self.names;
+        *self.ids.entry(metric).or_insert_with(|| {
+            names.push(metric);
+            u32::try_from(names.len() - 1).expect("fewer metrics than u32::MAX")
+        })
+    }
+
+    fn add(&mut self, area: usize, metric: &'static str, by: i64) {
+        let id = self.id(metric);
+        self.add_id(area, id, by);
+    }
+
+    fn add_id(&mut self, area: usize, metric: u32, by: i64) {
+        let area = u32::try_from(area).expect("fewer areas than u32::MAX");
+        *self.values.entry((area, metric)).or_insert(0) += by;
+    }
+
+    /// `(area, metric, value)` in the order of area and metric, the table given up.
+    fn into_rows(self) -> (Vec<&'static str>, Vec<(u32, u32, i64)>) {
+        let mut rows: Vec<(u32, u32, i64)> = self.values.into_iter().map(|((a, m), v)| (a, m, v)).collect();
+        rows.sort_unstable();
+        (self.names, rows)
+    }
+}
 
 fn metric(prefix: &str, name: &str) -> &'static str {
     crate::import::intern(&format!("{prefix}{name}"))
@@ -1063,17 +1095,25 @@ fn metric(prefix: &str, name: &str) -> &'static str {
 
 /// Adds residents' counters to their units'.
 fn count_residents(layout: &Layout, residents: &[ResidentSeed], per_unit: &mut Counters) {
-    let statuses = ResidenceStatus::ALL.map(|s| (s, metric("status:", s.as_str())));
-    let mut tags: HashMap<&'static str, &'static str> = HashMap::new();
+    let residents_id = per_unit.id(stats::RESIDENTS);
+    let statuses = ResidenceStatus::ALL.map(|s| (s, per_unit.id(metric("status:", s.as_str()))));
+    let mut tags: HashMap<&'static str, u32> = HashMap::new();
     for r in residents {
         let unit = layout.unit_of_household(r.household);
-        let m = per_unit.entry(unit).or_default();
-        *m.entry(stats::RESIDENTS).or_insert(0) += 1;
+        per_unit.add_id(unit, residents_id, 1);
         if let Some((_, status)) = statuses.iter().find(|(s, _)| *s == r.status) {
-            *m.entry(status).or_insert(0) += 1;
+            per_unit.add_id(unit, *status, 1);
         }
         for t in &r.tags {
-            *m.entry(tags.entry(t).or_insert_with(|| metric("tag:", t))).or_insert(0) += 1;
+            let id = match tags.get(t) {
+                Some(id) => *id,
+                None => {
+                    let id = per_unit.id(metric("tag:", t));
+                    tags.insert(t, id);
+                    id
+                }
+            };
+            per_unit.add_id(unit, id, 1);
         }
     }
 }
@@ -1081,28 +1121,23 @@ fn count_residents(layout: &Layout, residents: &[ResidentSeed], per_unit: &mut C
 /// The counters of every area of a plan, by the same rules as [`stats`] counts stored rows;
 /// the residents' come counted by unit.
 fn plan_stats(plan: &Plan, layout: &Layout, mut per_unit: Counters) -> Counters {
-    let mut bump = |unit: usize, metric: &'static str| {
-        *per_unit.entry(unit).or_default().entry(metric).or_insert(0) += 1;
-    };
     let mut occupied = vec![false; layout.house_unit.len()];
     for &house in &layout.household_house {
         occupied[house as usize] = true;
-        bump(layout.unit_of_house(house as usize), stats::HOUSEHOLDS);
+        per_unit.add(layout.unit_of_house(house as usize), stats::HOUSEHOLDS, 1);
     }
     for (i, unit) in layout.house_unit.iter().enumerate() {
-        bump(*unit as usize, stats::HOUSES);
+        per_unit.add(*unit as usize, stats::HOUSES, 1);
         if !occupied[i] {
-            bump(*unit as usize, stats::HOUSES_EMPTY);
+            per_unit.add(*unit as usize, stats::HOUSES_EMPTY, 1);
         }
     }
-    let mut out = Counters::new();
-    for (unit, metrics) in per_unit {
-        let mut area = Some(unit);
+    let Counters { names, ids, values } = per_unit;
+    let mut out = Counters { names, ids, values: HashMap::with_capacity(values.len()) };
+    for ((unit, m), v) in values {
+        let mut area = Some(unit as usize);
         while let Some(a) = area {
-            let entry = out.entry(a).or_default();
-            for (m, v) in &metrics {
-                *entry.entry(*m).or_insert(0) += v;
-            }
+            out.add_id(a, m, v);
             area = plan.areas[a].parent;
         }
     }
