@@ -452,6 +452,9 @@ mod intake {
         let addr = app.local_addr();
         let server = app.spawn();
 
+        if engine == "sqlite" {
+            println!("{engine:<8} the log before the intake: {:.1} MiB", log_mib(store).await?);
+        }
         let token = Arc::new(token);
         let codes = Arc::new(codes);
         let deadline = Instant::now() + Duration::from_secs(seconds);
@@ -516,6 +519,8 @@ mod intake {
                 per(w.commit_ms),
                 per(w.sync_ms)
             );
+            // Checkpoints run beside the writer: the log must still be copied and started again.
+            println!("{engine:<8} the log after the intake: {:.1} MiB", log_mib(store).await?);
         }
 
         server.abort();
@@ -590,6 +595,14 @@ mod intake {
             );
         }
         Ok(())
+    }
+
+    /// The size of SQLite's log (the `-wal` file).
+    async fn log_mib(store: &Store) -> anyhow::Result<f64> {
+        let file: String = sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
+            .fetch_one(store.pool())
+            .await?;
+        Ok(std::fs::metadata(format!("{file}-wal")).map_or(0.0, |m| m.len() as f64 / 1048576.0))
     }
 
     /// Doubles the cases table by copying until it holds `target` rows: the copies keep
