@@ -519,7 +519,7 @@ mod intake {
                 per(w.commit_ms),
                 per(w.sync_ms)
             );
-            // Checkpoints run beside the writer: the log must still be copied and started again.
+            // Checkpoints must keep copying the log back and starting it again under load.
             println!("{engine:<8} the log after the intake: {:.1} MiB", log_mib(store).await?);
         }
 
@@ -599,10 +599,7 @@ mod intake {
 
     /// The size of SQLite's log (the `-wal` file).
     async fn log_mib(store: &Store) -> anyhow::Result<f64> {
-        let file: String = sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
-            .fetch_one(store.pool())
-            .await?;
-        Ok(std::fs::metadata(format!("{file}-wal")).map_or(0.0, |m| m.len() as f64 / 1048576.0))
+        Ok(store.log_size().await?.unwrap_or(0) as f64 / 1048576.0)
     }
 
     /// Doubles the cases table by copying until it holds `target` rows: the copies keep

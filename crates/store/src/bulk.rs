@@ -1071,11 +1071,6 @@ impl Counters {
         })
     }
 
-    fn add(&mut self, area: usize, metric: &'static str, by: i64) {
-        let id = self.id(metric);
-        self.add_id(area, id, by);
-    }
-
     fn add_id(&mut self, area: usize, metric: u32, by: i64) {
         let area = u32::try_from(area).expect("fewer areas than u32::MAX");
         *self.values.entry((area, metric)).or_insert(0) += by;
@@ -1121,15 +1116,17 @@ fn count_residents(layout: &Layout, residents: &[ResidentSeed], per_unit: &mut C
 /// The counters of every area of a plan, by the same rules as [`stats`] counts stored rows;
 /// the residents' come counted by unit.
 fn plan_stats(plan: &Plan, layout: &Layout, mut per_unit: Counters) -> Counters {
+    let (households, houses, empty) =
+        (per_unit.id(stats::HOUSEHOLDS), per_unit.id(stats::HOUSES), per_unit.id(stats::HOUSES_EMPTY));
     let mut occupied = vec![false; layout.house_unit.len()];
     for &house in &layout.household_house {
         occupied[house as usize] = true;
-        per_unit.add(layout.unit_of_house(house as usize), stats::HOUSEHOLDS, 1);
+        per_unit.add_id(layout.unit_of_house(house as usize), households, 1);
     }
     for (i, unit) in layout.house_unit.iter().enumerate() {
-        per_unit.add(*unit as usize, stats::HOUSES, 1);
+        per_unit.add_id(*unit as usize, houses, 1);
         if !occupied[i] {
-            per_unit.add(*unit as usize, stats::HOUSES_EMPTY, 1);
+            per_unit.add_id(*unit as usize, empty, 1);
         }
     }
     let Counters { names, ids, values } = per_unit;

@@ -137,6 +137,17 @@ impl Store {
         }
     }
 
+    /// The size of SQLite's log in bytes (for the benchmark: checkpoints must keep starting
+    /// it again); `None` on PostgreSQL.
+    pub async fn log_size(&self) -> StoreResult<Option<u64>> {
+        if self.engine != Engine::Sqlite {
+            return Ok(None);
+        }
+        let mut conn = self.pool.acquire().await?;
+        let log = log_path(&mut conn).await?;
+        Ok(Some(std::fs::metadata(log).map_or(0, |m| m.len())))
+    }
+
     /// Runs `body` in a write transaction and answers once it is durable. On SQLite the
     /// transaction is shared with the other bodies waiting at that moment (group commit), so
     /// `body` must write only through the connection it is given and must not take
@@ -185,12 +196,18 @@ fn commit_error(message: String) -> StoreError {
 async fn open(options: &AnyConnectOptions) -> Result<(AnyConnection, PathBuf), sqlx::Error> {
     let mut conn = AnyConnection::connect_with(options).await?;
     conn.execute(sqlx::AssertSqlSafe(crate::sqlite_settings("NORMAL"))).await?;
-    let file: String =
-        sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'").fetch_one(&mut conn).await?;
-    if file.is_empty() {
+    let log = log_path(&mut conn).await?;
+    if log.as_os_str() == "-wal" {
         return Err(sqlx::Error::Configuration("group commit needs a database in a file".into()));
     }
-    Ok((conn, PathBuf::from(format!("{file}-wal"))))
+    Ok((conn, log))
+}
+
+/// SQLite's log: the database's file with `-wal` after it.
+pub(crate) async fn log_path(conn: &mut AnyConnection) -> Result<PathBuf, sqlx::Error> {
+    let file: String =
+        sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'").fetch_one(&mut *conn).await?;
+    Ok(PathBuf::from(format!("{file}-wal")))
 }
 
 async fn run(
@@ -278,16 +295,10 @@ async fn run(
                 counts.commits.fetch_add(1, Ordering::Relaxed);
                 counts.bodies.fetch_add(answers.len() as u64, Ordering::Relaxed);
                 if let Err(std::sync::mpsc::SendError(answers)) = to_sync.send(answers) {
-                    for answer in answers {
-                        answer(Err("the log could not be synced: the syncing thread stopped".into()));
-                    }
+                    fail(answers, "the log could not be synced: the syncing thread stopped");
                 }
             }
-            Err(why) => {
-                for answer in answers {
-                    answer(Err(why.clone()));
-                }
-            }
+            Err(why) => fail(answers, &why),
         }
     }
     drop(to_sync);
@@ -296,6 +307,12 @@ async fn run(
     }
     if let Err(e) = conn.close().await {
         tracing::warn!(error = %e, "group commit: the writer's connection did not close cleanly");
+    }
+}
+
+fn fail(answers: Vec<Answer>, why: &str) {
+    for answer in answers {
+        answer(Err(why.to_string()));
     }
 }
 
