@@ -732,13 +732,20 @@ impl PostsAbove {
     fn from_rows(rows: &[sqlx::any::AnyRow]) -> StoreResult<PostsAbove> {
         let mut out = Vec::new();
         for r in rows {
-            let path: String = r.try_get("area_path")?;
-            let (Some(level), Some(area_id)) = (level_of_path(&path), r.try_get::<Option<i64>, _>("area_id")?) else {
-                continue;
-            };
-            out.push((OwnerPost { post_id: r.try_get("id")?, area_id, path, level }, r.try_get("kind")?));
+            out.extend(PostsAbove::entry(
+                r.try_get("id")?,
+                r.try_get("area_id")?,
+                r.try_get("area_path")?,
+                r.try_get("kind")?,
+            ));
         }
         Ok(PostsAbove(out))
+    }
+
+    /// A post read, when it is at an area of a known level.
+    fn entry(post_id: i64, area_id: Option<i64>, path: String, kind: String) -> Option<(OwnerPost, String)> {
+        let (Some(level), Some(area_id)) = (level_of_path(&path), area_id) else { return None };
+        Some((OwnerPost { post_id, area_id, path, level }, kind))
     }
 
     fn at(&self, area_path: &str, kind: PostKind) -> Option<OwnerPost> {
@@ -759,6 +766,61 @@ impl PostsAbove {
             }
         }
         self.in_charge_from(area_path)
+    }
+}
+
+/// What a batch of intakes on SQLite reads once, inside its transaction and before any of them
+/// runs: the last case id, so that each intake numbers its case without asking, and the open
+/// primary posts at and above the intakes' areas, for routing.
+#[derive(Debug)]
+pub(crate) struct IntakeBatch {
+    last_id: i64,
+    posts: Vec<(OwnerPost, String)>,
+}
+
+impl IntakeBatch {
+    /// The read, for the areas `paths` and every area above them: one row. On PostgreSQL,
+    /// where intakes do not share a transaction, the id is taken from the sequence.
+    pub(crate) fn read_sql(engine: Engine, paths: &[String]) -> Sql {
+        let mut above: Vec<String> = paths.iter().flat_map(|p| ancestors(p)).collect();
+        above.sort_unstable();
+        above.dedup();
+        let mut sql = Sql::new(match engine {
+            Engine::Sqlite => {
+                "SELECT (SELECT COALESCE(MAX(id), 0) FROM cases) AS last_id, (SELECT json_group_array(json_array(id, \
+                 area_id, area_path, kind)) FROM posts WHERE area_path IN (SELECT value FROM json_each("
+            }
+            Engine::Postgres => {
+                "SELECT nextval(pg_get_serial_sequence('cases', 'id')) - 1 AS last_id, (SELECT \
+                 COALESCE(json_agg(json_build_array(id, area_id, area_path, kind)), '[]')::text FROM posts \
+                 WHERE area_path IN (SELECT json_array_elements_text("
+            }
+        });
+        sql.bind(serde_json::to_string(&above).expect("paths serialise"));
+        sql.push(if engine == Engine::Postgres { "::json)" } else { ")" });
+        sql.push(") AND is_primary = 1 AND ended_on IS NULL) AS posts");
+        sql
+    }
+
+    pub(crate) fn from_row(r: &AnyRow) -> StoreResult<IntakeBatch> {
+        let json: String = r.try_get("posts")?;
+        let read: Vec<(i64, Option<i64>, String, String)> = serde_json::from_str(&json)
+            .map_err(|e| StoreError::Db(sqlx::Error::Decode(format!("the posts read for a batch: {e}").into())))?;
+        let posts =
+            read.into_iter().filter_map(|(id, area, path, kind)| PostsAbove::entry(id, area, path, kind)).collect();
+        Ok(IntakeBatch { last_id: r.try_get("last_id")?, posts })
+    }
+
+    /// The id of the next case made in this batch. A body that fails leaves its id unused.
+    pub(crate) fn next_id(&mut self) -> i64 {
+        self.last_id += 1;
+        self.last_id
+    }
+
+    /// The posts at `area_path` and above it.
+    fn posts_above(&self, area_path: &str) -> PostsAbove {
+        let above = ancestors(area_path);
+        PostsAbove(self.posts.iter().filter(|(p, _)| above.contains(&p.path)).cloned().collect())
     }
 }
 
@@ -917,6 +979,98 @@ struct Step {
     owner: Option<OwnerPost>,
     /// Levels climbed by an escalation.
     climbed: usize,
+}
+
+/// What an intake writes besides the case's own row, whichever way the row is written.
+struct IntakeParts {
+    caller: Caller,
+    rules: Rules,
+    county_id: i64,
+    area_path: String,
+    /// Kind, resident, name and phone.
+    reporter: (&'static str, Option<i64>, Option<String>, Option<String>),
+    channel: Channel,
+    photos: Vec<NewPhoto>,
+    answered: Option<String>,
+    now: DateTime<Utc>,
+}
+
+impl Store {
+    /// The intake's writes after its case's row: the reporter, photos, the intake's event, and
+    /// the filing and dispatch when our side took the case down. Every write but the photos'
+    /// is kept in `later`.
+    async fn intake_writes(
+        &self,
+        tx: &mut AnyConnection,
+        p: &IntakeParts,
+        c: &mut CaseRow,
+        posts: Option<PostsAbove>,
+        later: &mut Deferred,
+    ) -> StoreResult<()> {
+        let (id, now, caller, rules) = (c.id, p.now, &p.caller, &p.rules);
+        let (rep_kind, rep_resident, rep_name, rep_phone) = &p.reporter;
+        let (channel, area_path) = (p.channel, &p.area_path);
+        let mut reporter = Sql::new(
+            "INSERT INTO case_reporters (case_id, county_id, kind, resident_id, name, phone_sealed, phone_last4, \
+             channel, created_at) VALUES (",
+        );
+        reporter.bind(id).push(", ").bind(p.county_id).push(", ").bind(*rep_kind).push(", ");
+        reporter.bind(*rep_resident).push(", ").bind(rep_name.clone()).push(", ");
+        reporter.bind(rep_phone.as_deref().map(|ph| self.seal(ph))).push(", ");
+        reporter.bind(rep_phone.as_deref().map(|ph| ph[ph.len().saturating_sub(4)..].to_string())).push(", ");
+        reporter.bind(channel.as_str()).push(", ").bind(ts(now)).push(")");
+        later.push(reporter);
+        let mut photo_ids = Vec::new();
+        for photo in &p.photos {
+            photo_ids.push(store_photo(&mut *tx, id, photo, now).await?);
+        }
+        let mut data = serde_json::json!({"channel": channel.as_str()});
+        if !photo_ids.is_empty() {
+            data["photo_ids"] = serde_json::to_value(&photo_ids).expect("ids serialise");
+        }
+        // The columns of every move's event, so that the intake's and the moves' go as one insert.
+        let mut event = Sql::new(
+            "INSERT INTO case_events (case_id, county_id, area_path, kind, at, account_id, post_id, from_state, \
+             to_state, reason, data, respond_due, close_due) VALUES (",
+        );
+        event.bind(id).push(", ").bind(p.county_id).push(", ").bind(area_path).push(", 'intake', ");
+        event.bind(ts(now)).push(", ").bind(caller.account_id).push(", ").bind(caller.post_id);
+        event.push(", NULL, 'received', NULL, ").bind(data.to_string()).push(", NULL, NULL)");
+        later.push(event);
+        later.push(audit::record_sql(caller, "create", "case", Some(id), area_path, None, Some(c.number.clone())));
+
+        // Filed at once when our side took it down; the route then decides the owner.
+        let files = channel.staffed() && roles(caller, c).iter().any(|a| MoveKind::Accept.actors().contains(a));
+        if p.answered.is_some() && !files {
+            return Err(StoreError::Forbidden {
+                message: "your post does not file cases, so it cannot answer one at once".into(),
+            });
+        }
+        if !files {
+            // Waits to be filed; filing sets the next deadline itself.
+            c.due_at = Some(rules.due(rules.rule(c, Stage::Accept), now));
+            let mut due = Sql::new("UPDATE cases SET due_at = ");
+            due.bind(c.due_at.map(ts)).push(" WHERE id = ").bind(id);
+            later.push_row(id, due);
+            schedule(&mut *tx, self.engine, c, now, Some(&mut *later)).await?;
+        }
+        if files {
+            let s = Step { mv: Move::Accept, reason: None, data: serde_json::Map::new(), owner: None, climbed: 0 };
+            self.step(&mut *tx, rules, c, caller, s, now, Some(&mut *later)).await?;
+            match &p.answered {
+                // Answered on the spot: closed at once (by the system on the taker's word).
+                Some(answer) => {
+                    let mut s =
+                        Step { mv: Move::Close, reason: None, data: serde_json::Map::new(), owner: None, climbed: 0 };
+                    s.data.insert("note".into(), answer.clone().into());
+                    s.data.insert("answered_at_intake".into(), true.into());
+                    self.step(&mut *tx, rules, c, &Caller::system(), s, now, Some(&mut *later)).await?;
+                }
+                None => self.follow_on(&mut *tx, rules, c, MoveKind::Accept, now, Some(&mut *later), posts).await?,
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Store {
@@ -1698,7 +1852,7 @@ impl Store {
         let shown = (description.clone(), answers.clone(), area.id, rep_name.clone(), rep_phone.clone());
         let channel = new.channel;
         let photos = new.photos;
-        let (store, caller_id, cat_code, is_private) = (self.clone(), caller.clone(), cat.code.clone(), cat.is_private);
+        let (store, cat_code, is_private) = (self.clone(), cat.code.clone(), cat.is_private);
         let like = Likeness {
             category: cat.code.clone(),
             grid: grid_id,
@@ -1708,10 +1862,85 @@ impl Store {
         };
 
         // One transaction, shared on SQLite with the intakes that wait beside it (group commit).
-        let (c, linked) = self
-            .write_grouped(move |tx| {
+        let parts = IntakeParts {
+            caller: caller.clone(),
+            rules,
+            county_id: area.county_id,
+            area_path: area.path.clone(),
+            reporter: (rep_kind, rep_resident, rep_name.clone(), rep_phone.clone()),
+            channel,
+            photos,
+            answered,
+            now,
+        };
+        let planned = parts.photos.is_empty() && matches!(link, CaseLink::None);
+        let written = async {
+            StoreResult::Ok(if planned {
+                // The usual intake on SQLite: everything it writes is known once the batch has read
+                // the next id and the posts above, so its writes go in one round trip.
+                let paths = ancestors(&area.path);
+                self.write_planned(paths, move |tx, batch| {
                 Box::pin(async move {
-                    let caller = &caller_id;
+                    let id = batch.next_id();
+                    let mut c = CaseRow {
+                        id,
+                        county_id: area.county_id,
+                        number: format!("{}{id:06}", to_local(now).format("%Y%m%d")),
+                        category: cat_code,
+                        is_private,
+                        severity,
+                        area_path: area.path.clone(),
+                        owner_post_id: None,
+                        owner_area_id: None,
+                        owner_path: None,
+                        due_at: None,
+                        warn_at: None,
+                        respond_due: None,
+                        close_due: None,
+                        escalation_level: 0,
+                        paused_at: None,
+                        parent_id: None,
+                        reporters: 1,
+                        priority: 0,
+                        machine: Machine::new(id),
+                        closed_at: None,
+                        routing_note: note,
+                    };
+                    let mut later = Deferred::for_new_case(id);
+                    let posts = batch.posts_above(&area.path);
+                    store.intake_writes(tx, &parts, &mut c, Some(posts), &mut later).await?;
+                    let mut row = Sql::new(
+                        "INSERT INTO cases (id, county_id, grid_id, number, state, category_code, is_private, severity, \
+                         channel, description, answers, area_id, area_path, house_id, household_id, lat, lng, routing_note, \
+                         escalation_level, reporters, priority, machine, created_at, updated_at, follow_token_hash, \
+                         owner_post_id, owner_area_id, owner_path, owner_level, due_at, warn_at, respond_due, close_due, \
+                         paused_at, parent_id, closed_at) VALUES (",
+                    );
+                    row.bind(id).push(", ").bind(c.county_id).push(", ").bind(grid_id).push(", ");
+                    row.bind(c.number.clone()).push(", ").bind(c.state().as_str()).push(", ");
+                    row.bind(c.category.clone()).push(", ").bind(i64::from(c.is_private)).push(", ");
+                    row.bind(c.severity.as_str()).push(", ").bind(channel.as_str()).push(", ").bind(description);
+                    row.push(", ").bind(answers).push(", ").bind(area.id).push(", ").bind(c.area_path.clone());
+                    row.push(", ").bind(house_id).push(", ").bind(household_id).push(", ");
+                    row.bind(point.map(|p| p.0)).push(", ").bind(point.map(|p| p.1));
+                    row.push(", ").bind(c.routing_note.clone()).push(", ").bind(c.escalation_level).push(", ");
+                    row.bind(c.reporters).push(", ").bind(c.priority).push(", ");
+                    row.bind(serde_json::to_string(&c.machine).expect("the machine serialises")).push(", ");
+                    row.bind(ts(now)).push(", ").bind(ts(now)).push(", ").bind(follow_hash).push(", ");
+                    row.bind(c.owner_post_id).push(", ").bind(c.owner_area_id).push(", ");
+                    row.bind(c.owner_path.clone()).push(", ").bind(c.machine.owner_level.map(|l| l.as_str())).push(", ");
+                    row.bind(c.due_at.map(ts)).push(", ").bind(c.warn_at.map(ts)).push(", ");
+                    row.bind(c.respond_due.map(ts)).push(", ").bind(c.close_due.map(ts)).push(", ");
+                    row.bind(c.paused_at.map(ts)).push(", ").bind(c.parent_id).push(", ").bind(c.closed_at.map(ts));
+                    row.push(")");
+                    later.lead_with_row(id, row);
+                    Ok(((c, None), later))
+                })
+            })
+            .await?
+            } else {
+                self.write_grouped(move |tx| {
+                Box::pin(async move {
                 let insert = "INSERT INTO cases (county_id, grid_id, number, state, category_code, is_private, severity, \
                     channel, description, answers, area_id, area_path, house_id, household_id, lat, lng, routing_note, \
                     escalation_level, reporters, priority, machine, created_at, updated_at) VALUES ($1, $2, $3, 'received', \
@@ -1779,68 +2008,10 @@ impl Store {
                     (row, None)
                 };
                 let mut c = row_from(&row)?;
+                let mut later = Deferred::for_new_case(c.id);
+                store.intake_writes(&mut *tx, &parts, &mut c, posts, &mut later).await?;
                 let (id, number) = (c.id, c.number.clone());
-                let mut later = Deferred::for_new_case(id);
-                let mut reporter = Sql::new(
-                    "INSERT INTO case_reporters (case_id, county_id, kind, resident_id, name, phone_sealed, phone_last4, \
-                     channel, created_at) VALUES (",
-                );
-                reporter.bind(id).push(", ").bind(area.county_id).push(", ").bind(rep_kind).push(", ");
-                reporter.bind(rep_resident).push(", ").bind(rep_name).push(", ");
-                reporter.bind(rep_phone.as_deref().map(|p| store.seal(p))).push(", ");
-                reporter.bind(rep_phone.as_deref().map(|p| p[p.len().saturating_sub(4)..].to_string())).push(", ");
-                reporter.bind(channel.as_str()).push(", ").bind(ts(now)).push(")");
-                later.push(reporter);
-                let mut photo_ids = Vec::new();
-                for p in &photos {
-                    photo_ids.push(store_photo(&mut *tx, id, p, now).await?);
-                }
-                let mut data = serde_json::json!({"channel": channel.as_str()});
-                if !photo_ids.is_empty() {
-                    data["photo_ids"] = serde_json::to_value(&photo_ids).expect("ids serialise");
-                }
-                let mut event = Sql::new(
-                    "INSERT INTO case_events (case_id, county_id, area_path, kind, at, account_id, post_id, from_state, \
-                     to_state, data) VALUES (",
-                );
-                event.bind(id).push(", ").bind(area.county_id).push(", ").bind(&area.path).push(", 'intake', ");
-                event.bind(ts(now)).push(", ").bind(caller.account_id).push(", ").bind(caller.post_id);
-                event.push(", NULL, 'received', ").bind(data.to_string()).push(")");
-                later.push(event);
-                later.push(audit::record_sql(caller, "create", "case", Some(id), &area.path, None, Some(number.clone())));
-
-                // Filed at once when our side took it down; the route then decides the owner.
-                let files = channel.staffed() && roles(caller, &c).iter().any(|a| MoveKind::Accept.actors().contains(a));
-                if answered.is_some() && !files {
-                    return Err(StoreError::Forbidden {
-                        message: "your post does not file cases, so it cannot answer one at once".into(),
-                    });
-                }
-                if !files {
-                    // Waits to be filed; filing sets the next deadline itself.
-                    c.due_at = Some(rules.due(rules.rule(&c, Stage::Accept), now));
-                    let mut due = Sql::new("UPDATE cases SET due_at = ");
-                    due.bind(c.due_at.map(ts)).push(" WHERE id = ").bind(id);
-                    later.push(due);
-                    schedule(&mut *tx, store.engine, &c, now, Some(&mut later)).await?;
-                }
-                if files {
-                    let s = Step { mv: Move::Accept, reason: None, data: serde_json::Map::new(), owner: None, climbed: 0 };
-                    store.step(&mut *tx, &rules, &mut c, caller, s, now, Some(&mut later)).await?;
-                    match answered {
-                        // Answered on the spot: closed at once (by the system on the taker's word).
-                        Some(answer) => {
-                            let mut s =
-                                Step { mv: Move::Close, reason: None, data: serde_json::Map::new(), owner: None, climbed: 0 };
-                            s.data.insert("note".into(), answer.into());
-                            s.data.insert("answered_at_intake".into(), true.into());
-                            store.step(&mut *tx, &rules, &mut c, &Caller::system(), s, now, Some(&mut later)).await?;
-                        }
-                        None => {
-                            store.follow_on(&mut *tx, &rules, &mut c, MoveKind::Accept, now, Some(&mut later), posts).await?
-                        }
-                    }
-                }
+                let caller = &parts.caller;
                 let linked = match link {
                     CaseLink::None => None,
                     CaseLink::FollowUp { decision_id, meeting_id, action, area_path } => {
@@ -1865,9 +2036,16 @@ impl Store {
                 Ok(((c, linked), later))
             })
         })
-        .await?;
+        .await?
+            })
+        };
+        // The hints are read while the intake waits for its batch: they are the alike cases
+        // already filed. The new case itself is dropped should the read see it.
+        let (written, duplicates) = tokio::join!(written, self.duplicates_of(caller, 0, like));
+        let (c, linked) = written?;
+        let mut duplicates = duplicates?;
+        duplicates.retain(|d| d.id != c.id);
         let id = c.id;
-        let duplicates = self.duplicates_of(caller, id, like).await?;
         // The answer is built from what the intake wrote rather than read back.
         if !sees(caller, &c.area_path, c.owner_path.as_deref(), c.is_private) {
             return Err(StoreError::not_found("case", id));

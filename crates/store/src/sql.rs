@@ -9,7 +9,14 @@ use sqlx::{Any, AssertSqlSafe, FromRow};
 #[derive(Debug, Clone)]
 pub(crate) enum Arg {
     I64(Option<i64>),
+    F64(Option<f64>),
     Text(Option<String>),
+}
+
+impl From<Option<f64>> for Arg {
+    fn from(v: Option<f64>) -> Self {
+        Arg::F64(v)
+    }
 }
 
 impl From<i64> for Arg {
@@ -84,6 +91,7 @@ impl Sql {
         for a in &self.args {
             q = match a {
                 Arg::I64(v) => q.bind(*v),
+                Arg::F64(v) => q.bind(*v),
                 Arg::Text(v) => q.bind(v.clone()),
             };
         }
@@ -98,6 +106,7 @@ impl Sql {
         for a in &self.args {
             q = match a {
                 Arg::I64(v) => q.bind(*v),
+                Arg::F64(v) => q.bind(*v),
                 Arg::Text(v) => q.bind(v.clone()),
             };
         }
@@ -161,6 +170,13 @@ impl Deferred {
         self.writes.push((Kept::Row(id), sql));
     }
 
+    /// Puts the insert of case `id`'s whole row first, in place of every write of its row kept
+    /// so far: a case made in this work is then written once.
+    pub fn lead_with_row(&mut self, id: i64, insert: Sql) {
+        self.writes.retain(|(k, _)| *k != Kept::Row(id));
+        self.writes.insert(0, (Kept::Other, insert));
+    }
+
     pub fn push_job(&mut self, id: i64, sql: Sql) {
         self.writes.push((Kept::Job(id), sql));
     }
@@ -208,6 +224,11 @@ impl Deferred {
             all.args.extend(w.args);
         }
         (!all.text.is_empty()).then_some(all)
+    }
+
+    /// Every write kept as PostgreSQL statements, as few as they can be.
+    pub fn postgres_statements(self) -> Vec<Sql> {
+        as_one_statement(self.statements())
     }
 
     /// Sends every write kept, in the order they were made.

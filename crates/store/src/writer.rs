@@ -1,14 +1,18 @@
 //! Group commit on SQLite. SQLite has one writer at a time and, with `synchronous = FULL`,
 //! syncs the log at every commit; when every intake commits alone, the syncs bound the rate.
-//! Here one task owns the writing: it takes the next body, then every body already waiting,
-//! runs each inside a savepoint of one transaction, commits, and hands the batch to a syncing
-//! thread, which syncs the log once for every batch committed since its last sync and only
-//! then answers them. The writer commits with `synchronous = NORMAL` (no sync of its own) and
-//! starts the next batch while the log syncs, so that a small batch does not wait out a whole
-//! sync: the requests answered come back while the writer works. A body that fails is rolled
-//! back to its savepoint and answered at once; the others stay in the batch. On PostgreSQL
-//! each body runs in its own transaction, since its connections write side by side and the
-//! server groups syncs itself.
+//! Here one task owns the writing: it takes every body waiting, runs each inside a savepoint of
+//! one transaction, commits, and hands the batch to a syncing thread, which syncs the log once
+//! for every batch committed since its last sync and only then answers them. The writer commits
+//! with `synchronous = NORMAL` (no sync of its own) and starts the next batch while the log
+//! syncs. A body that fails is rolled back to its savepoint and answered at once; the others
+//! stay in the batch.
+//!
+//! Every statement is a round trip to the connection's worker thread, and those hand-offs, not
+//! SQLite, were most of the writer's time. So an intake is planned: the batch reads once, with
+//! its `BEGIN`, what its intakes need (the last case id and the posts above their areas), and
+//! each intake's writes then go in one round trip with its savepoint. On PostgreSQL each body
+//! runs alone, since its connections write side by side and the server groups syncs itself: an
+//! intake reads, then sends its writes as one statement.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -21,6 +25,7 @@ use sqlx::any::AnyConnectOptions;
 use sqlx::{AnyConnection, Connection, Executor};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::cases::IntakeBatch;
 use crate::sql::{Deferred, Sql};
 use crate::{Engine, Store, StoreError, StoreResult};
 
@@ -30,12 +35,28 @@ pub(crate) type ConnFuture<'c, T> = Pin<Box<dyn Future<Output = T> + Send + 'c>>
 /// What a body leaves once it has run: the answer to send when its batch's commit is known.
 type Answer = Box<dyn FnOnce(Result<(), String>) + Send>;
 
-/// A body as the writer runs it: its answer and the writes it left for the writer to send,
-/// or `Err` when it failed (and was answered with its error).
-type Job = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> ConnFuture<'c, Result<(Answer, Option<Sql>), ()>> + Send>;
+/// What a body leaves: its answer and the writes it left for the writer to send, or `Err` when
+/// it failed (and was answered with its error).
+type Ran = Result<(Answer, Option<Sql>), ()>;
 
-/// A batch is committed after this many bodies, so that its answers go out while the next
-/// batch is written; the syncs of the log still cover several batches each.
+/// A body that writes through the connection as it goes.
+type ConnBody = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> ConnFuture<'c, Ran> + Send>;
+
+/// A body that writes nothing itself: what it needs was read for the batch, and its writes are
+/// left for the writer. It may still read through the connection.
+type PlannedBody = Box<dyn for<'c> FnOnce(&'c mut AnyConnection, &'c mut IntakeBatch) -> ConnFuture<'c, Ran> + Send>;
+
+enum Job {
+    Conn(ConnBody),
+    /// An intake, with the areas whose posts it routes among.
+    Planned {
+        paths: Vec<String>,
+        body: PlannedBody,
+    },
+}
+
+/// A batch holds at most this many bodies, so that its answers go out while the next batch is
+/// written; the syncs of the log still cover several batches each.
 const MAX_BATCH: usize = 32;
 
 /// The handle of the writing task, started on first use in the runtime that uses it.
@@ -65,11 +86,11 @@ struct Counts {
 pub struct WriterStats {
     pub commits: u64,
     pub bodies: u64,
-    /// Waiting for the write gate and a connection, and `BEGIN`.
+    /// Waiting for the write gate, `BEGIN` and the batch's read.
     pub begin_ms: f64,
     /// Running the bodies.
     pub body_ms: f64,
-    /// Sending each body's kept writes and savepoint ends.
+    /// Sending each body's kept writes with its savepoint.
     pub end_ms: f64,
     /// `COMMIT`, without a sync.
     pub commit_ms: f64,
@@ -167,24 +188,62 @@ impl Store {
             return Ok(value);
         }
         let (send, receive) = oneshot::channel::<StoreResult<T>>();
-        let job: Job = Box::new(move |conn| {
-            Box::pin(async move {
-                match body(conn).await {
-                    Ok((value, later)) => Ok((
-                        Box::new(move |committed: Result<(), String>| {
-                            let _ = send.send(committed.map(|()| value).map_err(commit_error));
-                        }) as Answer,
-                        later.joined(),
-                    )),
-                    Err(e) => {
-                        let _ = send.send(Err(e));
-                        Err(())
-                    }
-                }
-            })
-        });
+        let job = Job::Conn(Box::new(move |conn| Box::pin(async move { answering(send, body(conn).await) })));
         self.writer.submit(self, job);
         receive.await.map_err(|_| commit_error("the writer stopped before answering".into()))?
+    }
+
+    /// Runs an intake's `body`, which writes nothing through the connection (it may read) and
+    /// leaves every write in its [`Deferred`]. On SQLite it runs in the writer's batch, which
+    /// reads once for all its bodies what [`IntakeBatch`] holds for the areas `paths`; the
+    /// writer sends the body's writes in one round trip with its savepoint.
+    pub(crate) async fn write_planned<T, F>(&self, paths: Vec<String>, body: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut AnyConnection, &'c mut IntakeBatch) -> ConnFuture<'c, StoreResult<(T, Deferred)>>
+            + Send
+            + 'static,
+    {
+        if self.engine == Engine::Postgres {
+            // Alone: the read, then every write as one statement where they make one.
+            let mut conn = self.pool.acquire().await?;
+            let row = IntakeBatch::read_sql(self.engine, &paths).query().fetch_one(&mut *conn).await?;
+            let mut read = IntakeBatch::from_row(&row)?;
+            let (value, later) = body(&mut *conn, &mut read).await?;
+            let writes = later.postgres_statements();
+            if let [one] = writes.as_slice() {
+                one.query().execute(&mut *conn).await?;
+            } else {
+                let mut tx = conn.begin().await?;
+                for w in &writes {
+                    w.query().execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+            }
+            return Ok(value);
+        }
+        let (send, receive) = oneshot::channel::<StoreResult<T>>();
+        let body: PlannedBody =
+            Box::new(move |conn, batch| Box::pin(async move { answering(send, body(conn, batch).await) }));
+        self.writer.submit(self, Job::Planned { paths, body });
+        receive.await.map_err(|_| commit_error("the writer stopped before answering".into()))?
+    }
+}
+
+/// A body's outcome as the writer keeps it: on success, the answer it gives once the batch's
+/// commit is known; on failure the caller is told at once.
+fn answering<T: Send + 'static>(send: oneshot::Sender<StoreResult<T>>, ran: StoreResult<(T, Deferred)>) -> Ran {
+    match ran {
+        Ok((value, later)) => {
+            let answer: Answer = Box::new(move |committed: Result<(), String>| {
+                let _ = send.send(committed.map(|()| value).map_err(commit_error));
+            });
+            Ok((answer, later.joined()))
+        }
+        Err(e) => {
+            let _ = send.send(Err(e));
+            Err(())
+        }
     }
 }
 
@@ -196,6 +255,8 @@ fn commit_error(message: String) -> StoreError {
 async fn open(options: &AnyConnectOptions) -> Result<(AnyConnection, PathBuf), sqlx::Error> {
     let mut conn = AnyConnection::connect_with(options).await?;
     conn.execute(sqlx::AssertSqlSafe(crate::sqlite_settings("NORMAL"))).await?;
+    // A savepoint keeps the pages it changes; in memory, not in a temporary file.
+    conn.execute("PRAGMA temp_store = MEMORY").await?;
     let log = log_path(&mut conn).await?;
     if log.as_os_str() == "-wal" {
         return Err(sqlx::Error::Configuration("group commit needs a database in a file".into()));
@@ -237,58 +298,63 @@ async fn run(
         }
     };
     while let Some(first) = jobs.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH
+            && let Ok(job) = jobs.try_recv()
+        {
+            batch.push(job);
+        }
         let t = Instant::now();
         // Other writers (`write_tx`) take turns with whole batches.
         let _gate = gate.lock().await;
-        // A transaction of sqlx's, so that a batch cut short (even by a panic) is rolled back.
-        let mut tx = match conn.begin_with("BEGIN IMMEDIATE").await {
-            Ok(tx) => tx,
+        let mut read = match begin(&mut conn, &batch).await {
+            Ok(read) => read,
             Err(e) => {
-                refuse(first, &e);
+                let _ = conn.execute("ROLLBACK").await;
+                for job in batch {
+                    refuse(job, &e);
+                }
                 continue;
             }
         };
         add(&counts.begin_ns, t);
         let mut answers: Vec<Answer> = Vec::new();
-        let mut next = Some(first);
         let mut broken = None;
-        // How the body before ended: kept (with the writes it left) or failed. Its end goes
-        // with the next body's savepoint, one round trip less for each body.
-        let mut ended: Option<Result<Option<Sql>, ()>> = None;
-        while let Some(job) = next.take() {
+        let mut jobs_left = batch.into_iter();
+        for job in jobs_left.by_ref() {
             let t = Instant::now();
-            if let Err(e) = end_body(&mut tx, &mut ended, &mut answers, "SAVEPOINT grouped").await {
-                refuse(job, &e);
-                broken = Some(e.to_string());
-                break;
+            let (ran, in_savepoint) = match job {
+                Job::Planned { body, .. } => match read.as_mut() {
+                    Some(read) => (body(&mut conn, read).await, false),
+                    None => unreachable!("a batch with an intake reads for it"),
+                },
+                Job::Conn(body) => match conn.execute("SAVEPOINT grouped").await {
+                    Ok(_) => (body(&mut conn).await, true),
+                    Err(e) => {
+                        broken = Some(e.to_string());
+                        break;
+                    }
+                },
+            };
+            add(&counts.body_ns, t);
+            let t = Instant::now();
+            match end(&mut conn, ran, in_savepoint).await {
+                Ok(answer) => answers.extend(answer),
+                Err(e) => {
+                    broken = Some(e.to_string());
+                    break;
+                }
             }
             add(&counts.end_ns, t);
-            let t = Instant::now();
-            ended = Some(match job(&mut tx).await {
-                Ok((answer, later)) => {
-                    // Answered once the commit below is synced, with its outcome.
-                    answers.push(answer);
-                    Ok(later)
-                }
-                Err(()) => Err(()),
-            });
-            add(&counts.body_ns, t);
-            if answers.len() < MAX_BATCH {
-                next = jobs.try_recv().ok();
-            }
-        }
-        if broken.is_none()
-            && ended.is_some()
-            && let Err(e) = end_body(&mut tx, &mut ended, &mut answers, "").await
-        {
-            broken = Some(e.to_string());
         }
         let t = Instant::now();
         let outcome = match broken {
-            None => tx.commit().await.map_err(|e| e.to_string()),
-            // Dropping the transaction rolls the whole batch back.
+            None => conn.execute("COMMIT").await.map(|_| ()).map_err(|e| e.to_string()),
             Some(why) => Err(why),
         };
+        if outcome.is_err() {
+            let _ = conn.execute("ROLLBACK").await;
+        }
         add(&counts.commit_ns, t);
         match outcome {
             Ok(()) => {
@@ -298,7 +364,11 @@ async fn run(
                     fail(answers, "the log could not be synced: the syncing thread stopped");
                 }
             }
-            Err(why) => fail(answers, &why),
+            Err(why) => {
+                fail(answers, &why);
+                // Bodies not run: dropping them tells their callers the writer stopped.
+                drop(jobs_left);
+            }
         }
     }
     drop(to_sync);
@@ -340,44 +410,58 @@ fn sync(log: &Path, batches: &std::sync::mpsc::Receiver<Vec<Answer>>, counts: &C
     }
 }
 
-/// Ends the body before (its writes and release, or its rollback), then sends `then`, in one
-/// round trip. When the kept body's writes fail, it is rolled back and answered with the error,
-/// and the batch goes on; an error left is one the batch cannot survive.
-async fn end_body(
-    conn: &mut AnyConnection,
-    ended: &mut Option<Result<Option<Sql>, ()>>,
-    answers: &mut Vec<Answer>,
-    then: &str,
-) -> Result<(), sqlx::Error> {
-    let (mut sql, left_writes) = match ended.take() {
-        None => (Sql::default(), false),
-        Some(Err(())) => (Sql::new("ROLLBACK TO grouped; RELEASE grouped"), false),
-        Some(Ok(None)) => (Sql::new("RELEASE grouped"), false),
-        Some(Ok(Some(mut writes))) => {
-            writes.push(";\nRELEASE grouped");
-            (writes, true)
+/// Starts the batch's transaction and, when it holds intakes, reads what they need, in one
+/// round trip.
+async fn begin(conn: &mut AnyConnection, batch: &[Job]) -> Result<Option<IntakeBatch>, sqlx::Error> {
+    let mut paths: Vec<String> = Vec::new();
+    let mut planned = false;
+    for job in batch {
+        if let Job::Planned { paths: p, .. } = job {
+            planned = true;
+            paths.extend(p.iter().cloned());
+        }
+    }
+    if !planned {
+        conn.execute("BEGIN IMMEDIATE").await?;
+        return Ok(None);
+    }
+    let read = IntakeBatch::read_sql(Engine::Sqlite, &paths);
+    let sql = Sql { text: format!("BEGIN IMMEDIATE;\n{}", read.text), args: read.args };
+    // `fetch_one` of the Any driver would look at the first statement only.
+    let rows = sql.query().fetch_all(&mut *conn).await?;
+    let row = rows.last().ok_or(sqlx::Error::RowNotFound)?;
+    IntakeBatch::from_row(row).map(Some).map_err(|e| sqlx::Error::Protocol(e.to_string()))
+}
+
+/// Sends what a body left, in one round trip: its writes and the end of its savepoint (taken
+/// here for a planned body, before it for the others), or the savepoint's rollback. When the
+/// writes fail they are undone alone and the body is answered with the error; an error left is
+/// one the batch cannot survive.
+async fn end(conn: &mut AnyConnection, ran: Ran, in_savepoint: bool) -> Result<Option<Answer>, sqlx::Error> {
+    const UNDO: &str = "ROLLBACK TO grouped; RELEASE grouped";
+    let (answer, writes) = match ran {
+        Ok(kept) => kept,
+        Err(()) => {
+            if in_savepoint {
+                conn.execute(UNDO).await?;
+            }
+            return Ok(None);
         }
     };
-    if !then.is_empty() {
-        sql.push(if sql.text.is_empty() { "" } else { "; " }).push(then);
+    let sql = match (writes, in_savepoint) {
+        (None, false) => return Ok(Some(answer)),
+        (None, true) => Sql::new("RELEASE grouped"),
+        (Some(w), true) => Sql { text: format!("{};\nRELEASE grouped", w.text), args: w.args },
+        (Some(w), false) => Sql { text: format!("SAVEPOINT grouped;\n{};\nRELEASE grouped", w.text), args: w.args },
+    };
+    match sql.query().execute(&mut *conn).await {
+        Ok(_) => Ok(Some(answer)),
+        Err(e) => {
+            conn.execute(UNDO).await?;
+            answer(Err(e.to_string()));
+            Ok(None)
+        }
     }
-    if sql.text.is_empty() {
-        return Ok(());
-    }
-    let Err(e) = sql.query().execute(&mut *conn).await else { return Ok(()) };
-    if !left_writes {
-        return Err(e);
-    }
-    // The kept body's own writes failed, inside its savepoint: undo it alone.
-    let mut undo = Sql::new("ROLLBACK TO grouped; RELEASE grouped");
-    if !then.is_empty() {
-        undo.push("; ").push(then);
-    }
-    undo.query().execute(&mut *conn).await?;
-    if let Some(answer) = answers.pop() {
-        answer(Err(e.to_string()));
-    }
-    Ok(())
 }
 
 /// A job that could not run: dropping it answers its caller that the writer stopped.
@@ -474,6 +558,78 @@ mod tests {
         let w = store.group_commits();
         assert_eq!((w.commits, w.syncs), (1, 1), "the answer came after the log's sync");
         store.close().await;
+    }
+
+    /// Planned bodies and bodies that write as they go share batches; a planned body whose
+    /// writes fail is undone alone, and every planned body of a batch numbers on from the one
+    /// before it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn planned_bodies_share_batches_and_a_failed_one_is_undone_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("w.db").display());
+        let store = Store::open(&url, StoreOptions::default()).await.unwrap();
+        let mut waiting = Vec::new();
+        for n in 0..150_i64 {
+            let store = store.clone();
+            waiting.push(tokio::spawn(async move {
+                let insert = |v: i64| {
+                    let mut sql = Sql::new(
+                        "INSERT INTO audit_events (at, action, entity, entity_id, area_path) \
+                         VALUES ('2026-01-01T00:00:00Z', 'test', 'writer', ",
+                    );
+                    sql.bind(v).push(", '/')");
+                    sql
+                };
+                if n % 3 == 0 {
+                    return store
+                        .write_grouped(move |conn| {
+                            Box::pin(async move {
+                                note(conn, n).await?;
+                                Ok(((n, None), Deferred::default()))
+                            })
+                        })
+                        .await;
+                }
+                store
+                    .write_planned(vec!["/1/".to_string()], move |_, batch| {
+                        Box::pin(async move {
+                            let id = batch.next_id();
+                            let mut later = Deferred::default();
+                            later.push(insert(n));
+                            if n % 5 == 2 {
+                                // Fails when the writer sends it, after the row above.
+                                later.push(Sql::new("INSERT INTO no_such_table VALUES (1)"));
+                            }
+                            Ok(((n, Some(id)), later))
+                        })
+                    })
+                    .await
+            }));
+        }
+        let mut kept = Vec::new();
+        let mut ids = Vec::new();
+        for w in waiting {
+            if let Ok((n, id)) = w.await.unwrap() {
+                kept.push(n);
+                ids.extend(id);
+            }
+        }
+        let expected: Vec<i64> = (0..150).filter(|n| n % 3 == 0 || n % 5 != 2).collect();
+        kept.sort_unstable();
+        assert_eq!(kept, expected, "every body but the planned ones whose writes failed");
+        let mut stored: Vec<i64> = sqlx::query_scalar("SELECT entity_id FROM audit_events WHERE entity = 'writer'")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        stored.sort_unstable();
+        assert_eq!(stored, expected, "a failed planned body left nothing, and the others all stayed");
+        // No case was made, so every batch numbers on from the same last id (none): its first
+        // planned body gets 1, the next 2, and so on.
+        let batches = ids.iter().filter(|id| **id == 1).count();
+        assert!(batches >= 1 && batches < ids.len(), "{ids:?}");
+        assert!(ids.iter().all(|id| *id >= 1 && *id <= MAX_BATCH as i64), "{ids:?}");
+        let w = store.group_commits();
+        assert!(w.commits < w.bodies, "{} commits for {} bodies: nothing was grouped", w.commits, w.bodies);
     }
 
     /// The writes a body leaves for later go with the next savepoint; when they fail, that body
