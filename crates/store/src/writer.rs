@@ -209,7 +209,7 @@ impl Store {
             let mut conn = self.pool.acquire().await?;
             let row = IntakeBatch::read_sql(self.engine, &paths).query().fetch_one(&mut *conn).await?;
             let mut read = IntakeBatch::from_row(&row)?;
-            let (value, later) = body(&mut *conn, &mut read).await?;
+            let (value, later) = body(&mut conn, &mut read).await?;
             let writes = later.postgres_statements();
             if let [one] = writes.as_slice() {
                 one.query().execute(&mut *conn).await?;
