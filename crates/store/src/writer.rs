@@ -475,6 +475,14 @@ mod tests {
     use super::*;
     use crate::StoreOptions;
 
+    /// A store in a file of its own (group commit needs a file); the directory lives as long as
+    /// the value kept.
+    async fn sqlite_store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("w.db").display());
+        (dir, Store::open(&url, StoreOptions::default()).await.unwrap())
+    }
+
     async fn note(conn: &mut AnyConnection, n: i64) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO audit_events (at, action, entity, entity_id, area_path) VALUES ('2026-01-01T00:00:00Z', 'test', 'writer', $1, '/')",
@@ -489,9 +497,7 @@ mod tests {
     /// the others of its batch stay.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn waiting_bodies_share_a_commit_and_a_failed_one_leaves_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("w.db").display());
-        let store = Store::open(&url, StoreOptions::default()).await.unwrap();
+        let (_dir, store) = sqlite_store().await;
         let mut waiting = Vec::new();
         for n in 0..200_i64 {
             let store = store.clone();
@@ -539,9 +545,7 @@ mod tests {
     /// a body is answered only once the log has been synced after its commit.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_writer_leaves_the_sync_to_the_syncing_thread() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("w.db").display());
-        let store = Store::open(&url, StoreOptions::default()).await.unwrap();
+        let (_dir, store) = sqlite_store().await;
         let level = store
             .write_grouped(|conn| {
                 Box::pin(async move {
@@ -565,9 +569,7 @@ mod tests {
     /// before it.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn planned_bodies_share_batches_and_a_failed_one_is_undone_alone() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("w.db").display());
-        let store = Store::open(&url, StoreOptions::default()).await.unwrap();
+        let (_dir, store) = sqlite_store().await;
         let mut waiting = Vec::new();
         for n in 0..150_i64 {
             let store = store.clone();
@@ -636,9 +638,7 @@ mod tests {
     /// alone is undone and told, and the bodies around it stay.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_body_whose_later_writes_fail_is_undone_alone() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("w.db").display());
-        let store = Store::open(&url, StoreOptions::default()).await.unwrap();
+        let (_dir, store) = sqlite_store().await;
         let mut waiting = Vec::new();
         for n in 0..120_i64 {
             let store = store.clone();
