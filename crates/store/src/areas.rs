@@ -247,15 +247,44 @@ impl Store {
         page: Page,
         decode: fn(&AnyRow) -> Result<T, sqlx::Error>,
     ) -> StoreResult<Paged<T>> {
+        let mut list = filter.clone();
+        list.text = format!("{select}{}", filter.text);
+        list.push(&format!(" ORDER BY {} LIMIT ", sort.sql())).bind(i64::from(page.page_size));
+        list.push(" OFFSET ").bind(page.offset());
+        self.counted_page(filter, list, page, decode).await
+    }
+
+    /// As [`Store::fetch_page`], for a list of `table` rows (`filter` is ` FROM table t WHERE
+    /// …`, and `t.id` their key): the page's keys are chosen first, from an index alone where one
+    /// holds every column the filter and the sort name, and only the page's rows are then read.
+    pub(crate) async fn fetch_page_by_key<T>(
+        &self,
+        filter: &Sql,
+        select: &str,
+        sort: &Sort,
+        page: Page,
+        decode: fn(&AnyRow) -> Result<T, sqlx::Error>,
+    ) -> StoreResult<Paged<T>> {
+        let from = filter.text.split(" WHERE ").next().unwrap_or_default();
+        let alias = from.rsplit(' ').next().unwrap_or_default();
+        let mut list = filter.clone();
+        list.text = format!("{select}{from} WHERE {alias}.id IN (SELECT {alias}.id{}", filter.text);
+        list.push(&format!(" ORDER BY {} LIMIT ", sort.sql())).bind(i64::from(page.page_size));
+        list.push(" OFFSET ").bind(page.offset()).push(&format!(") ORDER BY {}", sort.sql()));
+        self.counted_page(filter, list, page, decode).await
+    }
+
+    /// The page `list` reads, with the count of every row `filter` matches.
+    async fn counted_page<T>(
+        &self,
+        filter: &Sql,
+        list: Sql,
+        page: Page,
+        decode: fn(&AnyRow) -> Result<T, sqlx::Error>,
+    ) -> StoreResult<Paged<T>> {
         let mut count = filter.clone();
         count.text = format!("SELECT count(*){}", filter.text);
         let total: i64 = count.scalar().fetch_one(&self.pool).await?;
-        let mut list = filter.clone();
-        list.text = format!("{select}{}", filter.text);
-        list.push(&format!(" ORDER BY {} LIMIT ", sort.sql()))
-            .bind(i64::from(page.page_size))
-            .push(" OFFSET ")
-            .bind(page.offset());
         let rows = list.query().fetch_all(&self.pool).await?;
         let items = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
         Ok(Paged { items, page: page.page, page_size: page.page_size, total })

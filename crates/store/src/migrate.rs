@@ -36,6 +36,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "case_open_owner_path",
         sql: include_str!("../migrations/sqlite/0014_case_open_owner_path.sql"),
     },
+    Migration {
+        version: 15,
+        name: "case_open_area_cover",
+        sql: include_str!("../migrations/sqlite/0015_case_open_area_cover.sql"),
+    },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -60,6 +65,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 14,
         name: "case_open_owner_path",
         sql: include_str!("../migrations/postgres/0014_case_open_owner_path.sql"),
+    },
+    Migration {
+        version: 15,
+        name: "case_open_area_cover",
+        sql: include_str!("../migrations/postgres/0015_case_open_area_cover.sql"),
     },
 ];
 
