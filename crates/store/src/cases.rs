@@ -1053,8 +1053,7 @@ impl Store {
             due.bind(c.due_at.map(ts)).push(" WHERE id = ").bind(id);
             later.push_row(id, due);
             schedule(&mut *tx, self.engine, c, now, Some(&mut *later)).await?;
-        }
-        if files {
+        } else {
             let s = Step { mv: Move::Accept, reason: None, data: serde_json::Map::new(), owner: None, climbed: 0 };
             self.step(&mut *tx, rules, c, caller, s, now, Some(&mut *later)).await?;
             match &p.answered {
