@@ -508,7 +508,7 @@ mod intake {
             println!(
                 "{engine:<8} group commit: {} intakes in {} commits, {:.1} a commit, {} syncs of the log; the \
                  writer's time an intake: begin {:.3} ms, body {:.3} ms, kept writes {:.3} ms, commit {:.3} ms; \
-                 syncing beside it {:.3} ms",
+                 syncing beside it {:.3} ms; {} checkpoints beside it, {} by the writer",
                 w.bodies,
                 w.commits,
                 w.bodies as f64 / w.commits as f64,
@@ -517,7 +517,9 @@ mod intake {
                 per(w.body_ms),
                 per(w.end_ms),
                 per(w.commit_ms),
-                per(w.sync_ms)
+                per(w.sync_ms),
+                w.checkpoints,
+                w.own_checkpoints
             );
             // Checkpoints must keep copying the log back and starting it again under load.
             println!("{engine:<8} the log after the intake: {:.1} MiB", log_mib(store).await?);

@@ -41,6 +41,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "case_open_area_cover",
         sql: include_str!("../migrations/sqlite/0015_case_open_area_cover.sql"),
     },
+    Migration {
+        version: 16,
+        name: "case_duplicates_newest",
+        sql: include_str!("../migrations/sqlite/0016_case_duplicates_newest.sql"),
+    },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -70,6 +75,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 15,
         name: "case_open_area_cover",
         sql: include_str!("../migrations/postgres/0015_case_open_area_cover.sql"),
+    },
+    Migration {
+        version: 16,
+        name: "case_duplicates_newest",
+        sql: include_str!("../migrations/postgres/0016_case_duplicates_newest.sql"),
     },
 ];
 

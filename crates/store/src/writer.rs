@@ -13,11 +13,18 @@
 //! each intake's writes then go in one round trip with its savepoint. On PostgreSQL each body
 //! runs alone, since its connections write side by side and the server groups syncs itself: an
 //! intake reads, then sends its writes as one statement.
+//!
+//! The writer does not checkpoint: a checkpoint copies the log back into the database and
+//! syncs both, and inside the writer's commit it held up every batch behind it. A checkpointer
+//! beside it does, on a connection of its own, every few commits. The log can start again only
+//! when a batch begins with every frame copied back, a moment the checkpointer seldom meets
+//! while batches follow each other; so once the log is long the writer checkpoints itself
+//! between two batches, which then copies only what the checkpointer has not.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -59,6 +66,12 @@ enum Job {
 /// written; the syncs of the log still cover several batches each.
 const MAX_BATCH: usize = 32;
 
+/// Commits between two checkpoints: about the thousand pages after which SQLite checkpoints.
+const COMMITS_PER_CHECKPOINT: u64 = 8;
+
+/// The log's length in frames (pages) past which the writer checkpoints itself: 64 MiB.
+const LOG_FRAMES_CAP: i64 = 16_384;
+
 /// The handle of the writing task, started on first use in the runtime that uses it.
 #[derive(Clone)]
 pub(crate) struct GroupWriter {
@@ -66,6 +79,8 @@ pub(crate) struct GroupWriter {
     counts: Arc<Counts>,
     /// The writer's own connection is opened with these.
     options: AnyConnectOptions,
+    /// `LOG_FRAMES_CAP`, lower in tests.
+    log_frames_cap: i64,
 }
 
 /// Commits made and bodies kept, and where the writer's time went, for the benchmark's report.
@@ -79,6 +94,9 @@ struct Counts {
     commit_ns: AtomicU64,
     syncs: AtomicU64,
     sync_ns: AtomicU64,
+    /// Checkpoints made beside the writer, and by the writer itself once the log was long.
+    checkpoints: AtomicU64,
+    own_checkpoints: AtomicU64,
 }
 
 /// What the writer did since the store opened (SQLite only).
@@ -98,11 +116,15 @@ pub struct WriterStats {
     pub syncs: u64,
     /// The syncs' time, spent beside the writer.
     pub sync_ms: f64,
+    /// Checkpoints made beside the writer.
+    pub checkpoints: u64,
+    /// Checkpoints the writer made itself between batches, the log being long.
+    pub own_checkpoints: u64,
 }
 
 impl GroupWriter {
     pub(crate) fn new(options: AnyConnectOptions) -> GroupWriter {
-        GroupWriter { sender: Arc::default(), counts: Arc::default(), options }
+        GroupWriter { sender: Arc::default(), counts: Arc::default(), options, log_frames_cap: LOG_FRAMES_CAP }
     }
 
     fn submit(&self, store: &Store, job: Job) {
@@ -117,11 +139,12 @@ impl GroupWriter {
         };
         let (tx, rx) = mpsc::unbounded_channel();
         let (options, gate, counts) = (self.options.clone(), store.write_gate.clone(), self.counts.clone());
+        let cap = self.log_frames_cap;
         // A thread of its own: every statement of a batch waits for its answer, and on the
         // shared runtime each wake-up queued behind the HTTP work of every waiting request.
         let started = std::thread::Builder::new().name("wangge-writer".into()).spawn(move || {
             match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                Ok(rt) => rt.block_on(run(options, gate, counts, rx)),
+                Ok(rt) => rt.block_on(run(options, gate, counts, cap, rx)),
                 // Dropping the receiver answers every waiting body that the writer stopped.
                 Err(e) => tracing::error!(error = %e, "group commit: the writer's runtime did not start"),
             }
@@ -155,6 +178,8 @@ impl Store {
             commit_ms: ms(&c.commit_ns),
             syncs: c.syncs.load(Ordering::Relaxed),
             sync_ms: ms(&c.sync_ns),
+            checkpoints: c.checkpoints.load(Ordering::Relaxed),
+            own_checkpoints: c.own_checkpoints.load(Ordering::Relaxed),
         }
     }
 
@@ -256,7 +281,7 @@ async fn open(options: &AnyConnectOptions) -> Result<(AnyConnection, PathBuf), s
     let mut conn = AnyConnection::connect_with(options).await?;
     conn.execute(sqlx::AssertSqlSafe(crate::sqlite_settings("NORMAL"))).await?;
     // A savepoint keeps the pages it changes; in memory, not in a temporary file.
-    conn.execute("PRAGMA temp_store = MEMORY").await?;
+    conn.execute("PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0").await?;
     let log = log_path(&mut conn).await?;
     if log.as_os_str() == "-wal" {
         return Err(sqlx::Error::Configuration("group commit needs a database in a file".into()));
@@ -275,6 +300,7 @@ async fn run(
     options: AnyConnectOptions,
     gate: Arc<tokio::sync::Mutex<()>>,
     counts: Arc<Counts>,
+    log_frames_cap: i64,
     mut jobs: mpsc::UnboundedReceiver<Job>,
 ) {
     let add = |a: &AtomicU64, since: Instant| a.fetch_add(since.elapsed().as_nanos() as u64, Ordering::Relaxed);
@@ -297,6 +323,11 @@ async fn run(
             return;
         }
     };
+    // The log's length as the last checkpoint found it.
+    let log_frames = Arc::new(AtomicI64::new(0));
+    let (wake, woken) = mpsc::channel::<()>(1);
+    let checkpointer = tokio::spawn(checkpoints(options.clone(), woken, log_frames.clone(), counts.clone()));
+    let mut since_checkpoint = 0;
     while let Some(first) = jobs.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH
@@ -307,6 +338,16 @@ async fn run(
         let t = Instant::now();
         // Other writers (`write_tx`) take turns with whole batches.
         let _gate = gate.lock().await;
+        if log_frames.load(Ordering::Relaxed) > log_frames_cap {
+            // Copied back to its end, the log starts again with the next batch.
+            match checkpoint(&mut conn).await {
+                Ok(_) => {
+                    log_frames.store(0, Ordering::Relaxed);
+                    counts.own_checkpoints.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) => tracing::warn!(error = %e, "group commit: the writer's checkpoint failed"),
+            }
+        }
         let mut read = match begin(&mut conn, &batch).await {
             Ok(read) => read,
             Err(e) => {
@@ -360,6 +401,12 @@ async fn run(
             Ok(()) => {
                 counts.commits.fetch_add(1, Ordering::Relaxed);
                 counts.bodies.fetch_add(answers.len() as u64, Ordering::Relaxed);
+                since_checkpoint += 1;
+                if since_checkpoint >= COMMITS_PER_CHECKPOINT {
+                    since_checkpoint = 0;
+                    // Full: a checkpoint is already due.
+                    let _ = wake.try_send(());
+                }
                 if let Err(std::sync::mpsc::SendError(answers)) = to_sync.send(answers) {
                     fail(answers, "the log could not be synced: the syncing thread stopped");
                 }
@@ -370,6 +417,10 @@ async fn run(
                 drop(jobs_left);
             }
         }
+    }
+    drop(wake);
+    if checkpointer.await.is_err() {
+        tracing::error!("group commit: the checkpointer panicked");
     }
     drop(to_sync);
     if syncer.join().is_err() {
@@ -407,6 +458,45 @@ fn sync(log: &Path, batches: &std::sync::mpsc::Receiver<Vec<Answer>>, counts: &C
         for answer in waiting.into_iter().flatten() {
             answer(synced.clone());
         }
+    }
+}
+
+/// Copies the log back into the database as far as no reader still needs it, syncing both
+/// (`synchronous = NORMAL`), and gives the log's length in frames.
+async fn checkpoint(conn: &mut AnyConnection) -> Result<i64, sqlx::Error> {
+    let (_, frames, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(conn).await?;
+    Ok(frames)
+}
+
+/// Checkpoints beside the writer, on a connection of its own, each time the writer wakes it.
+async fn checkpoints(
+    options: AnyConnectOptions,
+    mut woken: mpsc::Receiver<()>,
+    log_frames: Arc<AtomicI64>,
+    counts: Arc<Counts>,
+) {
+    let mut conn = match AnyConnection::connect_with(&options).await {
+        Ok(conn) => conn,
+        Err(e) => {
+            tracing::error!(error = %e, "group commit: the checkpointer's connection did not open");
+            return;
+        }
+    };
+    if let Err(e) = conn.execute(sqlx::AssertSqlSafe(crate::sqlite_settings("NORMAL"))).await {
+        tracing::error!(error = %e, "group commit: the checkpointer's connection could not be set");
+        return;
+    }
+    while woken.recv().await.is_some() {
+        match checkpoint(&mut conn).await {
+            Ok(frames) => {
+                log_frames.store(frames, Ordering::Relaxed);
+                counts.checkpoints.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => tracing::warn!(error = %e, "group commit: a checkpoint failed"),
+        }
+    }
+    if let Err(e) = conn.close().await {
+        tracing::warn!(error = %e, "group commit: the checkpointer's connection did not close cleanly");
     }
 }
 
@@ -561,6 +651,88 @@ mod tests {
         assert_eq!(pooled, 2, "every other connection commits with synchronous = FULL");
         let w = store.group_commits();
         assert_eq!((w.commits, w.syncs), (1, 1), "the answer came after the log's sync");
+        store.close().await;
+    }
+
+    /// The frames in the log once the last checkpoint (taken from a pooled connection, which
+    /// has written nothing) is done.
+    async fn log_frames(store: &Store) -> i64 {
+        let (_, frames, _): (i64, i64, i64) =
+            sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(store.pool()).await.unwrap();
+        frames
+    }
+
+    /// Commits one by one, each of at least one frame (page) of the log, `n` times.
+    async fn commit_notes(store: &Store, n: i64) {
+        for i in 0..n {
+            store
+                .write_grouped(move |conn| Box::pin(async move { Ok((note(conn, i).await?, Deferred::default())) }))
+                .await
+                .unwrap();
+        }
+    }
+
+    /// The writer does not checkpoint; the checkpointer beside it copies the log back into the
+    /// database every few commits. Without it (SQLite's own checkpoints wait for a thousand
+    /// frames) the database's file would not grow by the rows committed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_log_is_checkpointed_beside_the_writer() {
+        let (dir, store) = sqlite_store().await;
+        let file = dir.path().join("w.db");
+        let before = std::fs::metadata(&file).unwrap().len();
+        let level = store
+            .write_grouped(|conn| {
+                Box::pin(async move {
+                    let level: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint").fetch_one(&mut *conn).await?;
+                    Ok((level, Deferred::default()))
+                })
+            })
+            .await
+            .unwrap();
+        assert_eq!(level, 0, "the writer leaves checkpoints to the checkpointer");
+        // With the commit above, enough to wake the checkpointer; each row a page or more.
+        for n in 0..COMMITS_PER_CHECKPOINT as i64 {
+            let wide = format!("/{}/", "9".repeat(5000));
+            store
+                .write_grouped(move |conn| {
+                    Box::pin(async move {
+                        sqlx::query(
+                            "INSERT INTO audit_events (at, action, entity, entity_id, area_path) \
+                             VALUES ('2026-01-01T00:00:00Z', 'test', 'writer', $1, $2)",
+                        )
+                        .bind(n)
+                        .bind(wide)
+                        .execute(&mut *conn)
+                        .await?;
+                        Ok(((), Deferred::default()))
+                    })
+                })
+                .await
+                .unwrap();
+        }
+        let waited = Instant::now();
+        while store.group_commits().checkpoints == 0 {
+            assert!(waited.elapsed().as_secs() < 30, "the checkpointer never ran");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let after = std::fs::metadata(&file).unwrap().len();
+        let rows = COMMITS_PER_CHECKPOINT * 5000;
+        assert!(after >= before + rows, "the rows were copied into the database: {before} then {after} bytes");
+        assert_eq!(store.group_commits().own_checkpoints, 0, "the log never grew long");
+        store.close().await;
+    }
+
+    /// Once the checkpointer finds the log longer than the cap, the writer checkpoints itself
+    /// before its next batch, and the log starts again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_long_log_is_checkpointed_by_the_writer() {
+        let (_dir, mut store) = sqlite_store().await;
+        store.writer.log_frames_cap = 1;
+        commit_notes(&store, 100).await;
+        let w = store.group_commits();
+        assert!(w.own_checkpoints >= 1, "the writer checkpointed itself: {w:?}");
+        let frames = log_frames(&store).await;
+        assert!(frames < 100, "the log started again: {frames} frames after 100 commits");
         store.close().await;
     }
 
