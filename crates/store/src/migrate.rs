@@ -13,75 +13,41 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
-pub const MIGRATIONS_SQLITE: &[Migration] = &[
-    Migration { version: 1, name: "foundation", sql: include_str!("../migrations/sqlite/0001_foundation.sql") },
-    Migration { version: 2, name: "access", sql: include_str!("../migrations/sqlite/0002_access.sql") },
-    Migration { version: 3, name: "sealed", sql: include_str!("../migrations/sqlite/0003_sealed.sql") },
-    Migration { version: 4, name: "party", sql: include_str!("../migrations/sqlite/0004_party.sql") },
-    Migration { version: 5, name: "cases", sql: include_str!("../migrations/sqlite/0005_cases.sql") },
-    Migration { version: 6, name: "data", sql: include_str!("../migrations/sqlite/0006_data.sql") },
-    Migration { version: 7, name: "open311", sql: include_str!("../migrations/sqlite/0007_open311.sql") },
-    Migration { version: 8, name: "rooms", sql: include_str!("../migrations/sqlite/0008_rooms.sql") },
-    Migration { version: 9, name: "services", sql: include_str!("../migrations/sqlite/0009_services.sql") },
-    Migration { version: 10, name: "lists", sql: include_str!("../migrations/sqlite/0010_lists.sql") },
-    Migration { version: 11, name: "stars", sql: include_str!("../migrations/sqlite/0011_stars.sql") },
-    Migration { version: 12, name: "import_jobs", sql: include_str!("../migrations/sqlite/0012_import_jobs.sql") },
-    Migration {
-        version: 13,
-        name: "case_duplicates",
-        sql: include_str!("../migrations/sqlite/0013_case_duplicates.sql"),
-    },
-    Migration {
-        version: 14,
-        name: "case_open_owner_path",
-        sql: include_str!("../migrations/sqlite/0014_case_open_owner_path.sql"),
-    },
-    Migration {
-        version: 15,
-        name: "case_open_area_cover",
-        sql: include_str!("../migrations/sqlite/0015_case_open_area_cover.sql"),
-    },
-    Migration {
-        version: 16,
-        name: "case_duplicates_newest",
-        sql: include_str!("../migrations/sqlite/0016_case_duplicates_newest.sql"),
-    },
-];
+/// Both sets from one list, so that a migration cannot be registered for one engine only: the
+/// version, the name, and the file under `migrations/<engine>/`.
+macro_rules! migrations {
+    ($($version:literal $name:literal $file:literal,)*) => {
+        pub const MIGRATIONS_SQLITE: &[Migration] = &[$(Migration {
+            version: $version,
+            name: $name,
+            sql: include_str!(concat!("../migrations/sqlite/", $file)),
+        }),*];
+        pub const MIGRATIONS_POSTGRES: &[Migration] = &[$(Migration {
+            version: $version,
+            name: $name,
+            sql: include_str!(concat!("../migrations/postgres/", $file)),
+        }),*];
+    };
+}
 
-pub const MIGRATIONS_POSTGRES: &[Migration] = &[
-    Migration { version: 1, name: "foundation", sql: include_str!("../migrations/postgres/0001_foundation.sql") },
-    Migration { version: 2, name: "access", sql: include_str!("../migrations/postgres/0002_access.sql") },
-    Migration { version: 3, name: "sealed", sql: include_str!("../migrations/postgres/0003_sealed.sql") },
-    Migration { version: 4, name: "party", sql: include_str!("../migrations/postgres/0004_party.sql") },
-    Migration { version: 5, name: "cases", sql: include_str!("../migrations/postgres/0005_cases.sql") },
-    Migration { version: 6, name: "data", sql: include_str!("../migrations/postgres/0006_data.sql") },
-    Migration { version: 7, name: "open311", sql: include_str!("../migrations/postgres/0007_open311.sql") },
-    Migration { version: 8, name: "rooms", sql: include_str!("../migrations/postgres/0008_rooms.sql") },
-    Migration { version: 9, name: "services", sql: include_str!("../migrations/postgres/0009_services.sql") },
-    Migration { version: 10, name: "lists", sql: include_str!("../migrations/postgres/0010_lists.sql") },
-    Migration { version: 11, name: "stars", sql: include_str!("../migrations/postgres/0011_stars.sql") },
-    Migration { version: 12, name: "import_jobs", sql: include_str!("../migrations/postgres/0012_import_jobs.sql") },
-    Migration {
-        version: 13,
-        name: "case_duplicates",
-        sql: include_str!("../migrations/postgres/0013_case_duplicates.sql"),
-    },
-    Migration {
-        version: 14,
-        name: "case_open_owner_path",
-        sql: include_str!("../migrations/postgres/0014_case_open_owner_path.sql"),
-    },
-    Migration {
-        version: 15,
-        name: "case_open_area_cover",
-        sql: include_str!("../migrations/postgres/0015_case_open_area_cover.sql"),
-    },
-    Migration {
-        version: 16,
-        name: "case_duplicates_newest",
-        sql: include_str!("../migrations/postgres/0016_case_duplicates_newest.sql"),
-    },
-];
+migrations! {
+    1 "foundation" "0001_foundation.sql",
+    2 "access" "0002_access.sql",
+    3 "sealed" "0003_sealed.sql",
+    4 "party" "0004_party.sql",
+    5 "cases" "0005_cases.sql",
+    6 "data" "0006_data.sql",
+    7 "open311" "0007_open311.sql",
+    8 "rooms" "0008_rooms.sql",
+    9 "services" "0009_services.sql",
+    10 "lists" "0010_lists.sql",
+    11 "stars" "0011_stars.sql",
+    12 "import_jobs" "0012_import_jobs.sql",
+    13 "case_duplicates" "0013_case_duplicates.sql",
+    14 "case_open_owner_path" "0014_case_open_owner_path.sql",
+    15 "case_open_area_cover" "0015_case_open_area_cover.sql",
+    16 "case_duplicates_newest" "0016_case_duplicates_newest.sql",
+}
 
 pub(crate) async fn apply(pool: &AnyPool, engine: Engine) -> StoreResult<()> {
     let set = match engine {
