@@ -573,14 +573,45 @@ mod tests {
         (dir, Store::open(&url, StoreOptions::default()).await.unwrap())
     }
 
+    /// A note's row: an audit event of the entity `writer`, numbered `n`.
+    fn note_sql(n: i64) -> Sql {
+        let mut sql = Sql::new(
+            "INSERT INTO audit_events (at, action, entity, entity_id, area_path) \
+             VALUES ('2026-01-01T00:00:00Z', 'test', 'writer', ",
+        );
+        sql.bind(n).push(", '/')");
+        sql
+    }
+
     async fn note(conn: &mut AnyConnection, n: i64) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO audit_events (at, action, entity, entity_id, area_path) VALUES ('2026-01-01T00:00:00Z', 'test', 'writer', $1, '/')",
-        )
-        .bind(n)
-        .execute(&mut *conn)
-        .await?;
+        note_sql(n).query().execute(&mut *conn).await?;
         Ok(())
+    }
+
+    /// The numbers of the notes stored, in order.
+    async fn stored_notes(store: &Store) -> Vec<i64> {
+        let mut stored: Vec<i64> = sqlx::query_scalar("SELECT entity_id FROM audit_events WHERE entity = 'writer'")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        stored.sort_unstable();
+        stored
+    }
+
+    /// Sends `body(store, n)` for every `n` below `count` at once, so that the writer finds
+    /// them waiting together, and gives their outcomes in the order of `n`.
+    async fn all_at_once<T, F, Fut>(store: &Store, count: i64, body: F) -> Vec<StoreResult<T>>
+    where
+        T: Send + 'static,
+        F: Fn(Store, i64) -> Fut,
+        Fut: Future<Output = StoreResult<T>> + Send + 'static,
+    {
+        let waiting: Vec<_> = (0..count).map(|n| tokio::spawn(body(store.clone(), n))).collect();
+        let mut outcomes = Vec::new();
+        for w in waiting {
+            outcomes.push(w.await.unwrap());
+        }
+        outcomes
     }
 
     /// Bodies sent together share commits; a body that fails after writing leaves nothing, and
@@ -588,43 +619,34 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn waiting_bodies_share_a_commit_and_a_failed_one_leaves_nothing() {
         let (_dir, store) = sqlite_store().await;
-        let mut waiting = Vec::new();
-        for n in 0..200_i64 {
-            let store = store.clone();
-            waiting.push(tokio::spawn(async move {
-                store
-                    .write_grouped(move |conn| {
-                        Box::pin(async move {
-                            note(conn, n).await?;
-                            if n % 7 == 3 {
-                                return Err(StoreError::invalid("n", "test", "refused after writing"));
-                            }
-                            note(conn, n + 1000).await?;
-                            Ok((n, Deferred::default()))
-                        })
+        let ran = all_at_once(&store, 200, |store, n| async move {
+            store
+                .write_grouped(move |conn| {
+                    Box::pin(async move {
+                        note(conn, n).await?;
+                        if n % 7 == 3 {
+                            return Err(StoreError::invalid("n", "test", "refused after writing"));
+                        }
+                        note(conn, n + 1000).await?;
+                        Ok((n, Deferred::default()))
                     })
-                    .await
-            }));
-        }
+                })
+                .await
+        })
+        .await;
         let mut kept = Vec::new();
-        for w in waiting {
-            match w.await.unwrap() {
+        for outcome in ran {
+            match outcome {
                 Ok(n) => kept.push(n),
                 Err(StoreError::Invalid { code: "test", .. }) => {}
                 Err(e) => panic!("{e}"),
             }
         }
         let expected: Vec<i64> = (0..200).filter(|n| n % 7 != 3).collect();
-        kept.sort_unstable();
         assert_eq!(kept, expected);
-        let mut stored: Vec<i64> = sqlx::query_scalar("SELECT entity_id FROM audit_events WHERE entity = 'writer'")
-            .fetch_all(store.pool())
-            .await
-            .unwrap();
-        stored.sort_unstable();
         let mut want: Vec<i64> = expected.iter().flat_map(|n| [*n, n + 1000]).collect();
         want.sort_unstable();
-        assert_eq!(stored, want, "every kept body wrote both rows, every refused one none");
+        assert_eq!(stored_notes(&store).await, want, "every kept body wrote both rows, every refused one none");
         let w = store.group_commits();
         let (commits, bodies) = (w.commits, w.bodies);
         assert_eq!(bodies, expected.len() as u64);
@@ -657,9 +679,8 @@ mod tests {
     /// The frames in the log once the last checkpoint (taken from a pooled connection, which
     /// has written nothing) is done.
     async fn log_frames(store: &Store) -> i64 {
-        let (_, frames, _): (i64, i64, i64) =
-            sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(store.pool()).await.unwrap();
-        frames
+        let mut conn = store.pool().acquire().await.unwrap();
+        checkpoint(&mut conn).await.unwrap()
     }
 
     /// Commits one by one, each of at least one frame (page) of the log, `n` times.
@@ -742,61 +763,46 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn planned_bodies_share_batches_and_a_failed_one_is_undone_alone() {
         let (_dir, store) = sqlite_store().await;
-        let mut waiting = Vec::new();
-        for n in 0..150_i64 {
-            let store = store.clone();
-            waiting.push(tokio::spawn(async move {
-                let insert = |v: i64| {
-                    let mut sql = Sql::new(
-                        "INSERT INTO audit_events (at, action, entity, entity_id, area_path) \
-                         VALUES ('2026-01-01T00:00:00Z', 'test', 'writer', ",
-                    );
-                    sql.bind(v).push(", '/')");
-                    sql
-                };
-                if n % 3 == 0 {
-                    return store
-                        .write_grouped(move |conn| {
-                            Box::pin(async move {
-                                note(conn, n).await?;
-                                Ok(((n, None), Deferred::default()))
-                            })
-                        })
-                        .await;
-                }
-                store
-                    .write_planned(vec!["/1/".to_string()], move |_, batch| {
+        let ran = all_at_once(&store, 150, |store, n| async move {
+            if n % 3 == 0 {
+                return store
+                    .write_grouped(move |conn| {
                         Box::pin(async move {
-                            let id = batch.next_id();
-                            let mut later = Deferred::default();
-                            later.push(insert(n));
-                            if n % 5 == 2 {
-                                // Fails when the writer sends it, after the row above.
-                                later.push(Sql::new("INSERT INTO no_such_table VALUES (1)"));
-                            }
-                            Ok(((n, Some(id)), later))
+                            note(conn, n).await?;
+                            Ok(((n, None), Deferred::default()))
                         })
                     })
-                    .await
-            }));
-        }
+                    .await;
+            }
+            store
+                .write_planned(vec!["/1/".to_string()], move |_, batch| {
+                    Box::pin(async move {
+                        let id = batch.next_id();
+                        let mut later = Deferred::default();
+                        later.push(note_sql(n));
+                        if n % 5 == 2 {
+                            // Fails when the writer sends it, after the row above.
+                            later.push(Sql::new("INSERT INTO no_such_table VALUES (1)"));
+                        }
+                        Ok(((n, Some(id)), later))
+                    })
+                })
+                .await
+        })
+        .await;
         let mut kept = Vec::new();
         let mut ids = Vec::new();
-        for w in waiting {
-            if let Ok((n, id)) = w.await.unwrap() {
-                kept.push(n);
-                ids.extend(id);
-            }
+        for (n, id) in ran.into_iter().flatten() {
+            kept.push(n);
+            ids.extend(id);
         }
         let expected: Vec<i64> = (0..150).filter(|n| n % 3 == 0 || n % 5 != 2).collect();
-        kept.sort_unstable();
         assert_eq!(kept, expected, "every body but the planned ones whose writes failed");
-        let mut stored: Vec<i64> = sqlx::query_scalar("SELECT entity_id FROM audit_events WHERE entity = 'writer'")
-            .fetch_all(store.pool())
-            .await
-            .unwrap();
-        stored.sort_unstable();
-        assert_eq!(stored, expected, "a failed planned body left nothing, and the others all stayed");
+        assert_eq!(
+            stored_notes(&store).await,
+            expected,
+            "a failed planned body left nothing, and the others all stayed"
+        );
         // No case was made, so every batch numbers on from the same last id (none): its first
         // planned body gets 1, the next 2, and so on.
         let batches = ids.iter().filter(|id| **id == 1).count();
@@ -811,45 +817,27 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_body_whose_later_writes_fail_is_undone_alone() {
         let (_dir, store) = sqlite_store().await;
-        let mut waiting = Vec::new();
-        for n in 0..120_i64 {
-            let store = store.clone();
-            waiting.push(tokio::spawn(async move {
-                store
-                    .write_grouped(move |conn| {
-                        Box::pin(async move {
-                            note(conn, n).await?;
-                            let mut later = Deferred::default();
-                            let mut sql = Sql::new(
-                                "INSERT INTO audit_events (at, action, entity, entity_id, area_path) \
-                                 VALUES ('2026-01-01T00:00:00Z', 'test', 'writer', ",
-                            );
-                            sql.bind(n + 1000).push(", '/')");
-                            later.push(sql);
-                            if n % 5 == 2 {
-                                // Fails when it is sent, after the body has returned.
-                                later.push(Sql::new("INSERT INTO no_such_table VALUES (1)"));
-                            }
-                            Ok((n, later))
-                        })
+        let ran = all_at_once(&store, 120, |store, n| async move {
+            store
+                .write_grouped(move |conn| {
+                    Box::pin(async move {
+                        note(conn, n).await?;
+                        let mut later = Deferred::default();
+                        later.push(note_sql(n + 1000));
+                        if n % 5 == 2 {
+                            // Fails when it is sent, after the body has returned.
+                            later.push(Sql::new("INSERT INTO no_such_table VALUES (1)"));
+                        }
+                        Ok((n, later))
                     })
-                    .await
-            }));
-        }
-        let mut kept = Vec::new();
-        for w in waiting {
-            if let Ok(n) = w.await.unwrap() {
-                kept.push(n);
-            }
-        }
+                })
+                .await
+        })
+        .await;
+        let kept: Vec<i64> = ran.into_iter().flatten().collect();
         let expected: Vec<i64> = (0..120).filter(|n| n % 5 != 2).collect();
-        kept.sort_unstable();
         assert_eq!(kept, expected, "every body but those whose later writes failed");
-        let mut stored: Vec<i64> = sqlx::query_scalar("SELECT entity_id FROM audit_events WHERE entity = 'writer'")
-            .fetch_all(store.pool())
-            .await
-            .unwrap();
-        stored.sort_unstable();
+        let stored = stored_notes(&store).await;
         let mut want: Vec<i64> = expected.iter().flat_map(|n| [*n, n + 1000]).collect();
         want.sort_unstable();
         assert_eq!(stored, want, "a failed body left neither its own row nor its later ones");
