@@ -18,7 +18,7 @@ use wangge_core::{Case as Machine, CaseState};
 use crate::case_catalogue::{Category, Routing, check_answers, level_of_path};
 use crate::case_geo::PointPlace;
 use crate::clock::{parse_ts, to_local, ts};
-use crate::sql::{Deferred, Sql};
+use crate::sql::{Arg, Deferred, Sql};
 use crate::{Engine, Page, Paged, Sort, Store, StoreError, StoreResult, audit};
 
 /// How a case reached us.
@@ -1923,29 +1923,27 @@ impl Store {
                     let mut later = Deferred::for_new_case(id);
                     let posts = batch.posts_above(&area.path);
                     store.intake_writes(tx, &parts, &mut c, Some(posts), &mut later).await?;
+                    // What never moves, then what the moves left, as `write_row_sql` writes it.
+                    let state = row_state(&c, now);
                     let mut row = Sql::new(
-                        "INSERT INTO cases (id, county_id, grid_id, number, state, category_code, is_private, severity, \
+                        "INSERT INTO cases (id, county_id, grid_id, number, category_code, is_private, severity, \
                          channel, description, answers, area_id, area_path, house_id, household_id, lat, lng, routing_note, \
-                         escalation_level, reporters, priority, machine, created_at, updated_at, follow_token_hash, \
-                         owner_post_id, owner_area_id, owner_path, owner_level, due_at, warn_at, respond_due, close_due, \
-                         paused_at, parent_id, closed_at) VALUES (",
+                         created_at, follow_token_hash",
                     );
-                    row.bind(id).push(", ").bind(c.county_id).push(", ").bind(grid_id).push(", ");
-                    row.bind(c.number.clone()).push(", ").bind(c.state().as_str()).push(", ");
+                    for (column, _) in &state {
+                        row.push(", ").push(column);
+                    }
+                    row.push(") VALUES (").bind(id).push(", ").bind(c.county_id).push(", ").bind(grid_id).push(", ");
+                    row.bind(c.number.clone()).push(", ");
                     row.bind(c.category.clone()).push(", ").bind(i64::from(c.is_private)).push(", ");
                     row.bind(c.severity.as_str()).push(", ").bind(channel.as_str()).push(", ").bind(description);
                     row.push(", ").bind(answers).push(", ").bind(area.id).push(", ").bind(c.area_path.clone());
                     row.push(", ").bind(house_id).push(", ").bind(household_id).push(", ");
                     row.bind(point.map(|p| p.0)).push(", ").bind(point.map(|p| p.1));
-                    row.push(", ").bind(c.routing_note.clone()).push(", ").bind(c.escalation_level).push(", ");
-                    row.bind(c.reporters).push(", ").bind(c.priority).push(", ");
-                    row.bind(serde_json::to_string(&c.machine).expect("the machine serialises")).push(", ");
-                    row.bind(ts(now)).push(", ").bind(ts(now)).push(", ").bind(follow_hash).push(", ");
-                    row.bind(c.owner_post_id).push(", ").bind(c.owner_area_id).push(", ");
-                    row.bind(c.owner_path.clone()).push(", ").bind(c.machine.owner_level.map(|l| l.as_str())).push(", ");
-                    row.bind(c.due_at.map(ts)).push(", ").bind(c.warn_at.map(ts)).push(", ");
-                    row.bind(c.respond_due.map(ts)).push(", ").bind(c.close_due.map(ts)).push(", ");
-                    row.bind(c.paused_at.map(ts)).push(", ").bind(c.parent_id).push(", ").bind(c.closed_at.map(ts));
+                    row.push(", ").bind(c.routing_note.clone()).push(", ").bind(ts(now)).push(", ").bind(follow_hash);
+                    for (_, value) in state {
+                        row.push(", ").bind(value);
+                    }
                     row.push(")");
                     later.lead_with_row(id, row);
                     Ok(((c, None), later))
@@ -2348,19 +2346,36 @@ impl Store {
 
 /// The statement that writes a loaded case's row back.
 fn write_row_sql(c: &CaseRow, now: DateTime<Utc>) -> Sql {
-    let mut sql = Sql::new("UPDATE cases SET state = ");
-    sql.bind(c.state().as_str()).push(", owner_post_id = ").bind(c.owner_post_id);
-    sql.push(", owner_area_id = ").bind(c.owner_area_id).push(", owner_path = ").bind(c.owner_path.clone());
-    sql.push(", owner_level = ").bind(c.machine.owner_level.map(|l| l.as_str()));
-    sql.push(", due_at = ").bind(c.due_at.map(ts)).push(", warn_at = ").bind(c.warn_at.map(ts));
-    sql.push(", respond_due = ").bind(c.respond_due.map(ts)).push(", close_due = ").bind(c.close_due.map(ts));
-    sql.push(", escalation_level = ").bind(c.escalation_level).push(", paused_at = ").bind(c.paused_at.map(ts));
-    sql.push(", parent_id = ").bind(c.parent_id).push(", reporters = ").bind(c.reporters);
-    sql.push(", priority = ").bind(c.priority);
-    sql.push(", machine = ").bind(serde_json::to_string(&c.machine).expect("the machine serialises"));
-    sql.push(", closed_at = ").bind(c.closed_at.map(ts)).push(", updated_at = ").bind(ts(now));
+    let mut sql = Sql::new("UPDATE cases SET ");
+    for (i, (column, value)) in row_state(c, now).into_iter().enumerate() {
+        sql.push(if i == 0 { "" } else { ", " }).push(column).push(" = ").bind(value);
+    }
     sql.push(" WHERE id = ").bind(c.id);
     sql
+}
+
+/// The columns of a case's row that moves change, with their values: what `write_row_sql`
+/// sets after a move, and what a planned intake's insert writes after the rest.
+fn row_state(c: &CaseRow, now: DateTime<Utc>) -> [(&'static str, Arg); 17] {
+    [
+        ("state", c.state().as_str().into()),
+        ("owner_post_id", c.owner_post_id.into()),
+        ("owner_area_id", c.owner_area_id.into()),
+        ("owner_path", c.owner_path.clone().into()),
+        ("owner_level", c.machine.owner_level.map(|l| l.as_str()).into()),
+        ("due_at", c.due_at.map(ts).into()),
+        ("warn_at", c.warn_at.map(ts).into()),
+        ("respond_due", c.respond_due.map(ts).into()),
+        ("close_due", c.close_due.map(ts).into()),
+        ("escalation_level", c.escalation_level.into()),
+        ("paused_at", c.paused_at.map(ts).into()),
+        ("parent_id", c.parent_id.into()),
+        ("reporters", c.reporters.into()),
+        ("priority", c.priority.into()),
+        ("machine", serde_json::to_string(&c.machine).expect("the machine serialises").into()),
+        ("closed_at", c.closed_at.map(ts).into()),
+        ("updated_at", ts(now).into()),
+    ]
 }
 
 /// Cancels the case's open deadline jobs and schedules those of its current stage: a warning
