@@ -53,46 +53,60 @@ pub async fn drop_postgres_database(admin_url: &str, name: &str) -> StoreResult<
     Ok(())
 }
 
-/// A store on a fresh PostgreSQL database for a test, dropped with it; `None` when no server
-/// answers and none is required (`WANGGE_REQUIRE_POSTGRES=1`, as in CI).
+/// The server on which tests make and drop their databases: `WANGGE_TEST_POSTGRES_URL`, or
+/// the local one.
+pub fn test_admin_url() -> String {
+    std::env::var("WANGGE_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A fresh database `name` on the tests' server, and its URL; `None` (with a note) when no
+/// server answers and none is required. `WANGGE_REQUIRE_POSTGRES=1` (as in CI) makes that a
+/// failure instead.
+pub async fn fresh_test_database(name: &str) -> Option<String> {
+    match create_postgres_database(&test_admin_url(), name).await {
+        Ok(url) => Some(url),
+        Err(e) if std::env::var("WANGGE_REQUIRE_POSTGRES").is_ok_and(|v| v == "1" || v == "true") => {
+            panic!("PostgreSQL is required for this run but unavailable: {e}")
+        }
+        Err(e) => {
+            eprintln!("skipping a PostgreSQL test: {e} (set WANGGE_REQUIRE_POSTGRES=1 to fail instead)");
+            None
+        }
+    }
+}
+
+/// Drops a test's database from a `Drop`: on a runtime of its own, since the test's may be
+/// the one dropping.
+pub fn drop_test_database(name: &str) {
+    let name = name.to_string();
+    let _ = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+        rt.block_on(drop_postgres_database(&test_admin_url(), &name))
+    })
+    .join();
+}
+
+/// A store on a fresh PostgreSQL database for a test, dropped with it.
 #[cfg(test)]
 pub(crate) struct TestPostgres {
     pub store: crate::Store,
-    admin: String,
     name: String,
 }
 
 #[cfg(test)]
 impl TestPostgres {
     pub async fn open(tag: &str) -> Option<TestPostgres> {
-        let admin = std::env::var("WANGGE_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
         let name = format!("wangge_s{}_{tag}", std::process::id());
-        let url = match create_postgres_database(&admin, &name).await {
-            Ok(url) => url,
-            Err(e) if std::env::var("WANGGE_REQUIRE_POSTGRES").is_ok_and(|v| v == "1" || v == "true") => {
-                panic!("PostgreSQL is required for this run but unavailable: {e}")
-            }
-            Err(e) => {
-                eprintln!("skipping a PostgreSQL test: {e} (set WANGGE_REQUIRE_POSTGRES=1 to fail instead)");
-                return None;
-            }
-        };
+        let url = fresh_test_database(&name).await?;
         let store = crate::Store::open(&url, crate::StoreOptions::default()).await.expect("the store opens");
-        Some(TestPostgres { store, admin, name })
+        Some(TestPostgres { store, name })
     }
 }
 
 #[cfg(test)]
 impl Drop for TestPostgres {
     fn drop(&mut self) {
-        let (admin, name) = (self.admin.clone(), self.name.clone());
-        // A runtime of its own: the test's may be the one dropping.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
-            rt.block_on(drop_postgres_database(&admin, &name))
-        })
-        .join();
+        drop_test_database(&self.name);
     }
 }
 

@@ -575,11 +575,16 @@ mod tests {
 
     /// A note's row: an audit event of the entity `writer`, numbered `n`.
     fn note_sql(n: i64) -> Sql {
+        note_sql_in(n, "/")
+    }
+
+    /// A note's row filed under `area_path`, which makes it as wide as the path.
+    fn note_sql_in(n: i64, area_path: &str) -> Sql {
         let mut sql = Sql::new(
             "INSERT INTO audit_events (at, action, entity, entity_id, area_path) \
              VALUES ('2026-01-01T00:00:00Z', 'test', 'writer', ",
         );
-        sql.bind(n).push(", '/')");
+        sql.bind(n).push(", ").bind(area_path).push(")");
         sql
     }
 
@@ -717,14 +722,7 @@ mod tests {
             store
                 .write_grouped(move |conn| {
                     Box::pin(async move {
-                        sqlx::query(
-                            "INSERT INTO audit_events (at, action, entity, entity_id, area_path) \
-                             VALUES ('2026-01-01T00:00:00Z', 'test', 'writer', $1, $2)",
-                        )
-                        .bind(n)
-                        .bind(wide)
-                        .execute(&mut *conn)
-                        .await?;
+                        note_sql_in(n, &wide).query().execute(&mut *conn).await?;
                         Ok(((), Deferred::default()))
                     })
                 })

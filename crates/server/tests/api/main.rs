@@ -69,19 +69,13 @@ pub enum Engine {
 /// Removes the test's database when the test ends, even by a panic.
 enum Guard {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { admin: String, name: String },
+    Postgres { name: String },
 }
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        if let Guard::Postgres { admin, name } = self {
-            let (admin, name) = (admin.clone(), name.clone());
-            // A runtime of its own: Drop may run inside the test's runtime.
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-                rt.block_on(admin::drop_postgres_database(&admin, &name))
-            })
-            .join();
+        if let Guard::Postgres { name } = self {
+            admin::drop_test_database(name);
         }
     }
 }
@@ -99,27 +93,11 @@ pub struct TestApp {
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
-pub fn postgres_admin_url() -> String {
-    std::env::var("WANGGE_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-fn postgres_required() -> bool {
-    std::env::var("WANGGE_REQUIRE_POSTGRES").is_ok_and(|v| v == "1" || v == "true")
-}
-
-/// A fresh PostgreSQL database, or `None` (with a note) when no server answers and none is
-/// required.
+/// A fresh PostgreSQL database and its name, or `None` (with a note) when no server answers
+/// and none is required.
 pub async fn fresh_postgres() -> Option<(String, String)> {
-    let admin_url = postgres_admin_url();
     let name = format!("wangge_t{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
-    match admin::create_postgres_database(&admin_url, &name).await {
-        Ok(url) => Some((url, name)),
-        Err(e) if !postgres_required() => {
-            eprintln!("skipping a PostgreSQL test: {e} (set WANGGE_REQUIRE_POSTGRES=1 to fail instead)");
-            None
-        }
-        Err(e) => panic!("PostgreSQL is required for this run but unavailable: {e}"),
-    }
+    Some((admin::fresh_test_database(&name).await?, name))
 }
 
 impl TestApp {
@@ -140,7 +118,7 @@ impl TestApp {
 
     pub async fn postgres_with_ttl(ttl: i64) -> Option<TestApp> {
         let (url, name) = fresh_postgres().await?;
-        Some(TestApp::start(url, Engine::Postgres, Guard::Postgres { admin: postgres_admin_url(), name }, ttl).await)
+        Some(TestApp::start(url, Engine::Postgres, Guard::Postgres { name }, ttl).await)
     }
 
     async fn start(url: String, engine: Engine, guard: Guard, ttl: i64) -> TestApp {

@@ -165,7 +165,7 @@ async fn both_engines_build_the_same_schema() {
     assert_eq!(diffs.len(), 2, "{diffs:?}");
 
     pg.close().await;
-    admin::drop_postgres_database(&crate::postgres_admin_url(), &name).await.unwrap();
+    admin::drop_postgres_database(&admin::test_admin_url(), &name).await.unwrap();
 }
 
 #[tokio::test]
